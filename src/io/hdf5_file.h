@@ -1,0 +1,59 @@
+// A small RAII layer over the HDF5 C API: the datasets and attributes cdae
+// reads and writes, with errors that name the file and the object. Torch-free.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cdae::io {
+
+class H5File {
+ public:
+  enum class Mode { read, truncate };
+  H5File(const std::string& path, Mode mode);
+  ~H5File();
+  H5File(const H5File&) = delete;
+  H5File& operator=(const H5File&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // Datasets; `name` may contain '/' (intermediate groups are created).
+  void write_f32(const std::string& name, const std::vector<std::int64_t>& shape, const float* data);
+  void write_f64(const std::string& name, const std::vector<std::int64_t>& shape, const double* data);
+  void write_i64(const std::string& name, const std::vector<std::int64_t>& shape, const std::int64_t* data);
+  void write_u8(const std::string& name, const std::vector<std::int64_t>& shape, const std::uint8_t* data);
+  bool exists(const std::string& name) const;
+  std::vector<std::int64_t> shape(const std::string& name) const;
+  // Converts any integer or float dataset to the requested type.
+  std::vector<float> read_f32(const std::string& name, std::vector<std::int64_t>* shape = nullptr) const;
+  std::vector<double> read_f64(const std::string& name, std::vector<std::int64_t>* shape = nullptr) const;
+  std::vector<std::int64_t> read_i64(const std::string& name, std::vector<std::int64_t>* shape = nullptr) const;
+  // Names of the direct children of a group ("/" for the root), sorted.
+  std::vector<std::string> list(const std::string& group) const;
+
+  // Attributes on the root group.
+  void set_attr(const std::string& name, const std::string& value);
+  void set_attr(const std::string& name, double value);
+  void set_attr(const std::string& name, std::int64_t value);
+  bool has_attr(const std::string& name) const;
+  std::string attr_string(const std::string& name) const;
+  double attr_f64(const std::string& name) const;
+  std::int64_t attr_i64(const std::string& name) const;
+
+  void flush();
+
+ private:
+  std::string path_;
+  std::int64_t file_ = -1;  // hid_t
+};
+
+// Sequences stored by a user: a dataset of shape (N,C,T,H,W) or (N,T,H,W)
+// (then C = 1), uint8 (divided by 255) or float32/float64. Returned as
+// float32 (N,C,T,H,W). Errors name the file, the dataset and what is wrong.
+struct SequenceArray {
+  std::vector<std::int64_t> shape;  // always 5 entries: N, C, T, H, W
+  std::vector<float> values;
+};
+SequenceArray read_sequences_h5(const std::string& path, const std::string& dataset);
+
+}  // namespace cdae::io
