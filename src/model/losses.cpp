@@ -1,0 +1,44 @@
+#include "model/losses.h"
+
+#include <stdexcept>
+
+namespace cdae::model {
+
+torch::Tensor squared_error_sums(const torch::Tensor& reconstruction, const torch::Tensor& target) {
+  return (reconstruction - target).square().sum({2, 3, 4});
+}
+
+torch::Tensor per_sample_loss(const torch::Tensor& sse, int seqlen, const std::string& loss_type) {
+  const double scale = 1.0 / (static_cast<double>(seqlen) * sse.size(1));
+  if (loss_type == "mse") return sse.sum(1) * scale;
+  if (loss_type == "max") return std::get<0>(sse.max(1)) * scale;
+  throw std::invalid_argument("loss_type '" + loss_type + "' (accepted: mse, max)");
+}
+
+torch::Tensor recovery_mse(const torch::Tensor& local_sse, int seqlen, std::int64_t global_normal_count) {
+  return local_sse.sum() / (static_cast<double>(seqlen) * local_sse.size(1) * global_normal_count);
+}
+
+torch::Tensor recovery_max(const torch::Tensor& global_sse, int seqlen) {
+  return global_sse.max() / (static_cast<double>(seqlen) * global_sse.size(1));
+}
+
+torch::Tensor pairwise_distances(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto squared = (a.unsqueeze(1) - b.unsqueeze(0)).square().sum(2);
+  // sqrt has an infinite derivative at 0; route zeros through a branch whose
+  // gradient is exactly zero.
+  const auto positive = squared > 0;
+  const auto safe = torch::where(positive, squared, torch::ones_like(squared));
+  return torch::where(positive, safe.sqrt(), torch::zeros_like(squared));
+}
+
+torch::Tensor contrastive_loss(const torch::Tensor& x, const torch::Tensor& y) {
+  const auto n = x.size(0), m = y.size(0);
+  if (m == 0 || n == 0) return torch::zeros({}, x.options());
+  const auto d_xy = pairwise_distances(x, y).sum() / static_cast<double>(n * m);
+  if (n < 2) return -d_xy;
+  const auto d_xx = pairwise_distances(x, x).sum() / (static_cast<double>(n) * (n - 1) / 2.0);
+  return d_xx - d_xy;
+}
+
+}  // namespace cdae::model
