@@ -1,0 +1,95 @@
+#include "dist/mpi_communicator.h"
+
+#include <stdexcept>
+
+namespace cdae::dist {
+
+void check_mpi(int rc, const char* what) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, text, &len);
+  throw std::runtime_error(std::string(what) + " failed: " + std::string(text, len));
+}
+
+namespace {
+
+MPI_Datatype mpi_type(const torch::Tensor& t) {
+  switch (t.scalar_type()) {
+    case torch::kFloat32: return MPI_FLOAT;
+    case torch::kFloat64: return MPI_DOUBLE;
+    case torch::kInt64: return MPI_INT64_T;
+    case torch::kUInt8: return MPI_UINT8_T;
+    default: throw std::invalid_argument("MPI communicator: unsupported dtype " + std::string(toString(t.scalar_type())));
+  }
+}
+
+// MPI works on host memory: CUDA tensors go through a pinned host copy.
+torch::Tensor host_copy(const torch::Tensor& t) {
+  if (t.device().is_cpu()) return t.contiguous();
+  return t.to(torch::TensorOptions().device(torch::kCPU).pinned_memory(true), /*non_blocking=*/false, /*copy=*/true);
+}
+
+int as_count(std::int64_t n) {
+  if (n > INT32_MAX) throw std::runtime_error("MPI communicator: message of " + std::to_string(n) + " elements is too large");
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+void MpiCommunicator::all_reduce_sum(torch::Tensor& tensor) {
+  if (size_ == 1) return;
+  TORCH_CHECK(tensor.is_contiguous(), "all_reduce_sum needs a contiguous tensor");
+  auto host = host_copy(tensor);
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), as_count(host.numel()), mpi_type(host), MPI_SUM, comm_),
+            "MPI_Allreduce");
+  if (!tensor.device().is_cpu()) tensor.copy_(host);
+}
+
+torch::Tensor MpiCommunicator::all_gather_rows(const torch::Tensor& local, const std::vector<std::int64_t>& rows) {
+  TORCH_CHECK(static_cast<int>(rows.size()) == size_, "all_gather_rows: one row count per rank");
+  TORCH_CHECK(local.size(0) == rows[rank_], "all_gather_rows: local rows differ from rows[rank]");
+  if (size_ == 1) return local;
+  const auto host = host_copy(local);
+  std::int64_t per_row = 1;
+  for (int d = 1; d < local.dim(); ++d) per_row *= local.size(d);
+  std::vector<int> counts(size_), displs(size_);
+  std::int64_t total_rows = 0;
+  for (int r = 0; r < size_; ++r) {
+    counts[r] = as_count(rows[r] * per_row);
+    displs[r] = as_count(total_rows * per_row);
+    total_rows += rows[r];
+  }
+  auto shape = local.sizes().vec();
+  shape[0] = total_rows;
+  auto gathered = torch::empty(shape, host.options().pinned_memory(false));
+  check_mpi(MPI_Allgatherv(host.data_ptr(), counts[rank_], mpi_type(host), gathered.data_ptr(), counts.data(),
+                           displs.data(), mpi_type(host), comm_),
+            "MPI_Allgatherv");
+  return gathered.to(local.device());
+}
+
+void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
+  if (size_ == 1) return;
+  TORCH_CHECK(tensor.is_contiguous(), "broadcast needs a contiguous tensor");
+  auto host = host_copy(tensor);
+  check_mpi(MPI_Bcast(host.data_ptr(), as_count(host.numel()), mpi_type(host), root, comm_), "MPI_Bcast");
+  if (!tensor.device().is_cpu()) tensor.copy_(host);
+}
+
+void MpiCommunicator::broadcast_string(std::string& text, int root) {
+  if (size_ == 1) return;
+  std::int64_t length = static_cast<std::int64_t>(text.size());
+  check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, root, comm_), "MPI_Bcast");
+  text.resize(static_cast<size_t>(length));
+  check_mpi(MPI_Bcast(text.data(), as_count(length), MPI_CHAR, root, comm_), "MPI_Bcast");
+}
+
+void MpiCommunicator::barrier() { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+}  // namespace cdae::dist
