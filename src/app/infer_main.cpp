@@ -1,0 +1,177 @@
+// cdae-infer: recovery losses of a trained model, sharded over MPI ranks.
+//   default:      n_samples sequences of the configured kind, as the reference
+//   --classes:    every listed class in one run, with a summary table
+//   --input FILE: sequences stored in an HDF5 dataset
+#include <filesystem>
+#include <iostream>
+
+#include "app/common.h"
+#include "data/sequence_tensor.h"
+#include "eval/inference.h"
+#include "eval/metrics.h"
+#include "eval/report.h"
+#include "io/atomic_file.h"
+#include "io/hdf5_file.h"
+#include "train/checkpoint.h"
+#include "train/train_step.h"
+
+namespace {
+
+using namespace cdae;
+
+std::string weights_path(const cxxopts::ParseResult& args, const train::Config& c) {
+  std::string path = args.count("weights") ? args["weights"].as<std::string>() : c.inference.weights;
+  // Reference configs name PyTorch's best.pth; cdae writes the same state as best.h5.
+  const std::filesystem::path p(path);
+  if (p.extension() == ".pth" && !std::filesystem::exists(p)) path = p.parent_path() / (p.stem().string() + ".h5");
+  return path;
+}
+
+// Rank 0 loads the checkpoint; model and centroids go to every rank.
+void load_weights(const std::string& path, model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+                  eval::InferenceSettings& settings, bool rank0) {
+  train::CheckpointMeta meta;
+  auto flags = torch::zeros({2}, torch::kFloat64);
+  if (rank0) {
+    const auto state = train::load_checkpoint(path, model, nullptr, &meta);
+    std::cout << "# weights " << path << " (epoch " << state.epoch << ")" << std::endl;
+    flags[0] = meta.normal_centroid.defined() && meta.defect_centroid.defined() ? 1.0 : 0.0;
+  }
+  const auto device = model.parameters().front().device();
+  auto flags_dev = flags.to(device);
+  comm.broadcast(flags_dev, 0);
+  train::broadcast_model(model, comm);
+  if (flags_dev[0].item<double>() > 0) {
+    const auto d = model.architecture.latent_size();
+    auto normal = rank0 ? meta.normal_centroid.to(device) : torch::zeros({d}, torch::TensorOptions().device(device));
+    auto defect = rank0 ? meta.defect_centroid.to(device) : torch::zeros({d}, torch::TensorOptions().device(device));
+    comm.broadcast(normal, 0);
+    comm.broadcast(defect, 0);
+    settings.normal_centroid = normal;
+    settings.defect_centroid = defect;
+  }
+}
+
+void write_losses_h5(const std::string& path, const eval::ClassResult& r, const std::string& label) {
+  io::write_atomically(path, [&](const std::string& tmp) {
+    io::H5File f(tmp, io::H5File::Mode::truncate);
+    const std::int64_t n = static_cast<std::int64_t>(r.losses.size());
+    f.write_f64("losses", {n}, r.losses.data());
+    f.write_f64("angle0", {n}, r.angle0.data());
+    f.set_attr("class", label);
+    if (!r.dist_normal.empty()) {
+      f.write_f64("latent_dist_normal", {n}, r.dist_normal.data());
+      f.write_f64("latent_dist_defect", {n}, r.dist_defect.data());
+    }
+  });
+}
+
+int run_input(const cxxopts::ParseResult& args, model::SpatioTemporalAutoencoderImpl& model, app::Session& s,
+              const eval::InferenceSettings& settings) {
+  const auto input = args["input"].as<std::string>();
+  const auto dataset = args["dataset"].as<std::string>();
+  if (!args.count("output")) throw std::invalid_argument("--input needs --output FILE.h5");
+  const auto output = args["output"].as<std::string>();
+  const auto sequences = data::sequences_to_tensor(io::read_sequences_h5(input, dataset));
+  const auto r = eval::evaluate_stored(model, *s.comm, sequences, settings, input + ":" + dataset);
+  if (s.rank0()) {
+    io::write_atomically(output, [&](const std::string& tmp) {
+      io::H5File f(tmp, io::H5File::Mode::truncate);
+      f.write_f64("losses", {r.losses.size(0)}, r.losses.contiguous().data_ptr<double>());
+      f.write_f32("reconstructions", r.reconstructions.sizes().vec(), r.reconstructions.data_ptr<float>());
+      f.write_f32("latents", r.latents.sizes().vec(), r.latents.data_ptr<float>());
+      f.set_attr("input", input + ":" + dataset);
+      f.set_attr("loss_type", settings.loss_type);
+    });
+    for (std::int64_t k = 0; k < r.losses.size(0); ++k)
+      std::printf("%10lld  loss_v  %8.5f\n", static_cast<long long>(k), r.losses[k].item<double>());
+    std::cout << "# " << r.losses.size(0) << " sequences scored; losses and reconstructions in " << output << std::endl;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return app::run_main(argc, argv, [&] {
+    cxxopts::Options options("cdae-infer",
+                             "Recovery loss of a trained cdae model on generated or stored sequences (sharded over MPI "
+                             "ranks; rank 0 writes).");
+    app::add_config_options(options);
+    options.add_options()
+        ("w,weights", "Checkpoint to evaluate (default: inference.weights; a reference 'best.pth' means best.h5)",
+         cxxopts::value<std::string>())
+        ("classes", "Evaluate these classes in one run, e.g. 2.0,2.1,1.9,1.0,0,-2,3,random (default list when given "
+                    "without a value: normal, defect, 1.9, 1.0, 0, -2, 3, random)",
+         cxxopts::value<std::string>()->implicit_value("default"))
+        ("pictures", "With --classes: pictures of the first N and the N worst samples per class",
+         cxxopts::value<int>()->default_value("4"))
+        ("i,input", "Score sequences from this HDF5 file instead of generating them", cxxopts::value<std::string>())
+        ("dataset", "Dataset in --input: (N,C,T,H,W) or (N,T,H,W), uint8 or float",
+         cxxopts::value<std::string>()->default_value("sequences"))
+        ("o,output", "With --input: HDF5 file for losses, reconstructions and latents", cxxopts::value<std::string>())
+        ("chunk", "Sequences per rank per forward pass", cxxopts::value<int>()->default_value("32"));
+    cxxopts::ParseResult args;
+    app::Session s;
+    if (!app::start_session(options, argc, argv, args, s)) return 0;
+    const auto& c = s.config;
+    model::SpatioTemporalAutoencoder model(c.architecture());
+    model->to(s.placement.device);
+    eval::InferenceSettings settings;
+    settings.seed = c.seed;
+    settings.seqlen = c.seqlen;
+    settings.loss_type = c.inference.loss_type;
+    settings.n_samples = c.inference.n_samples;
+    settings.chunk = std::max(1, args["chunk"].as<int>());
+    load_weights(weights_path(args, c), *model, *s.comm, settings, s.rank0());
+    if (args.count("input")) return run_input(args, *model, s, settings);
+
+    const data::RotationSequenceGenerator generator(data::source_image(c.data.image, c.height, c.width), c.n_channels,
+                                                    s.placement.device);
+    const std::string results = c.inference.results;
+    if (s.rank0()) io::ensure_writable_directory(results);
+
+    if (!args.count("classes")) {
+      // The reference: one class, a picture and a line per sample, hist.dat.
+      eval::ClassSpec spec{c.inference.random_seq ? "random" : c.json["dtheta"].dump(), {c.dtheta, c.inference.random_seq}};
+      const auto r = eval::evaluate_class(*model, *s.comm, generator, spec, settings, results, {true, 0, 0}, true);
+      if (s.rank0()) {
+        const auto hist = eval::density_histogram(r.losses, eval::reference_bin_count(r.losses.size()));
+        eval::write_hist_dat((std::filesystem::path(results) / "hist.dat").string(), hist);
+        write_losses_h5((std::filesystem::path(results) / "losses.h5").string(), r, spec.label);
+        std::cout << "# " << r.losses.size() << " samples of class " << spec.label << ": pictures, hist.dat and "
+                  << "losses.h5 in " << results << std::endl;
+      }
+      return 0;
+    }
+
+    std::string list = args["classes"].as<std::string>();
+    const std::string normal_label = c.json["dtheta"].dump();
+    const std::string defect_label = c.json["contrastive_loss"]["dtheta"].dump();
+    if (list == "default") list = normal_label + "," + defect_label + ",1.9,1.0,0,-2,3,random";
+    std::vector<eval::ClassSpec> specs;
+    for (auto& spec : eval::parse_classes(list)) {
+      bool seen = false;  // 2.0 and 2 are the same class
+      for (const auto& other : specs) seen |= other.kind.random == spec.kind.random && other.kind.dtheta == spec.kind.dtheta;
+      if (!seen) specs.push_back(spec);
+    }
+    auto find_label = [&](double dtheta) {
+      for (const auto& spec : specs) if (!spec.kind.random && spec.kind.dtheta == dtheta) return spec.label;
+      return std::string();
+    };
+    std::vector<eval::ClassScores> scores;
+    for (const auto& spec : specs) {
+      const auto folder = (std::filesystem::path(results) / eval::class_folder(spec.label)).string();
+      if (s.rank0()) io::ensure_writable_directory(folder);
+      const int k = args["pictures"].as<int>();
+      const auto r = eval::evaluate_class(*model, *s.comm, generator, spec, settings, folder, {false, k, k}, false);
+      scores.push_back({spec.label, r.losses, r.angle0, r.dist_normal, r.dist_defect});
+      if (s.rank0()) std::cout << "# class " << spec.label << ": " << r.losses.size() << " samples" << std::endl;
+    }
+    if (s.rank0()) {
+      std::cout << eval::write_report(results, scores, find_label(c.dtheta), find_label(c.contrastive.dtheta));
+      std::cout << "# per-class folders, eval.h5 and summary.tsv in " << results << std::endl;
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,64 @@
+// Inference: recovery loss of generated sequences of one or several kinds
+// ("classes"), or of sequences stored in an HDF5 file, sharded over ranks.
+// Rank 0 writes every output.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "data/batch_plan.h"
+#include "data/rotation_sequences.h"
+#include "dist/communicator.h"
+#include "model/autoencoder.h"
+
+namespace cdae::eval {
+
+struct ClassSpec {
+  std::string label;  // "2.1", "random", ...
+  data::SequenceKind kind;
+  std::uint64_t stream() const;  // data stream of this class: independent of list order
+};
+
+// "2.0,2.1,1.9,random" -> specs. Throws naming the bad item.
+std::vector<ClassSpec> parse_classes(const std::string& list);
+
+struct InferenceSettings {
+  std::uint64_t seed = 0;
+  int seqlen = 21;
+  std::string loss_type = "mse";
+  std::int64_t n_samples = 1000;
+  std::int64_t chunk = 64;  // sequences per rank per forward pass
+  torch::Tensor normal_centroid, defect_centroid;  // optional, for latent distances
+};
+
+struct ClassResult {
+  std::vector<double> losses;           // per sample, global order
+  std::vector<double> angle0;           // first-frame angle (degrees) per sample
+  std::vector<double> dist_normal;      // latent distance to the normal centroid (empty if unknown)
+  std::vector<double> dist_defect;      // latent distance to the defect centroid
+};
+
+// How many per-sample pictures to write: all (the reference), or the first k
+// and the k worst.
+struct PicturePolicy {
+  bool all = true;
+  int first = 0, worst = 0;
+};
+
+// Evaluates n_samples sequences of one class; rank 0 writes the pictures
+// `{index:06d}_{loss:.5f}.png` into picture_dir (if not empty) and, when
+// print_lines, the reference line per sample. Every rank returns the results.
+ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+                           const data::RotationSequenceGenerator& generator, const ClassSpec& spec,
+                           const InferenceSettings& settings, const std::string& picture_dir,
+                           const PicturePolicy& pictures, bool print_lines);
+
+// Scores stored sequences (N,C,T,H,W) held by every rank; returns losses,
+// reconstructions and latents (all ranks). Checks the shape against the model.
+struct StoredResult {
+  torch::Tensor losses, reconstructions, latents;
+};
+StoredResult evaluate_stored(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+                             const torch::Tensor& sequences, const InferenceSettings& settings,
+                             const std::string& source_name);
+
+}  // namespace cdae::eval

@@ -1,0 +1,277 @@
+#include "train/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace cdae::train {
+
+using nlohmann::json;
+
+json default_config_json() {
+  const Config c;
+  return json{
+      {"n_channels", c.n_channels},
+      {"path_save_model", c.path_save_model},
+      {"path_scratch", c.path_scratch},
+      {"batch_size_train", c.batch_size_train},
+      {"batch_size_val", c.batch_size_val},
+      {"seqlen", c.seqlen},
+      {"height", c.height},
+      {"width", c.width},
+      {"learning_rate", c.learning_rate},
+      {"epochs", c.epochs},
+      {"loss_type", c.loss_type},
+      {"dtheta", c.dtheta},
+      {"contrastive_loss",
+       {{"n_outliers", c.contrastive.n_outliers},
+        {"n_outliers_val", c.contrastive.n_outliers_val},
+        {"dtheta", c.contrastive.dtheta}}},
+      {"inference",
+       {{"results", c.inference.results},
+        {"weights", c.inference.weights},
+        {"loss_type", c.inference.loss_type},
+        {"n_samples", c.inference.n_samples},
+        {"random_seq", "False"}}},
+      {"seed", c.seed},
+      {"device", c.device},
+      {"precision", c.precision},
+      {"model", {{"preset", c.model.preset}, {"dropout", c.model.dropout}}},
+      {"data", {{"image", c.data.image}}},
+      {"dist", {{"backend", c.dist.backend}, {"bucket_mb", c.dist.bucket_mb}}},
+      {"checkpoint_every", c.checkpoint_every},
+      {"picture_every", c.picture_every},
+      {"max_nonfinite_steps", c.max_nonfinite_steps},
+      {"weight_decay", c.weight_decay},
+      {"progress_seconds", c.progress_seconds},
+  };
+}
+
+namespace {
+
+// Keys the reference wrote as "True"/"False" strings; booleans are accepted too.
+bool is_bool_key(const std::string& key) { return key == "inference.random_seq"; }
+
+std::string type_name(const json& v) {
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array";
+  return "null";
+}
+
+std::string known_keys(const json& defaults) {
+  std::string s;
+  for (auto it = defaults.begin(); it != defaults.end(); ++it) s += (s.empty() ? "" : ", ") + it.key();
+  return s;
+}
+
+// Overlays `user` onto `merged` (a copy of the defaults), refusing unknown keys
+// and values whose type differs from the default's.
+void merge_checked(json& merged, const json& user, const std::string& prefix) {
+  if (!user.is_object())
+    throw ConfigError("config: '" + (prefix.empty() ? std::string("<top level>") : prefix) +
+                      "' must be a JSON object, got " + type_name(user));
+  for (auto it = user.begin(); it != user.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    if (!merged.contains(it.key()))
+      throw ConfigError("config: unknown key '" + key + "' (accepted here: " + known_keys(merged) + ")");
+    json& slot = merged[it.key()];
+    const json& value = it.value();
+    if (slot.is_object()) {
+      merge_checked(slot, value, key);
+    } else if (is_bool_key(key)) {
+      const bool ok = value.is_boolean() ||
+                      (value.is_string() && (value == "True" || value == "False" || value == "true" ||
+                                             value == "false"));
+      if (!ok) throw ConfigError("config: '" + key + "' must be \"True\" or \"False\", got " + value.dump());
+      slot = value;
+    } else if (slot.is_number_integer()) {
+      // 100.0 is fine for an integer key; 2.5, 1e400 and values beyond 32 bits are not
+      // (epochs and seed may be larger).
+      const double limit = (key == "epochs" || key == "seed") ? 9.0e15 : 2147483647.0;
+      const double v = value.is_number() ? value.get<double>() : 0.0;
+      if (!value.is_number() || !std::isfinite(v) || v != std::floor(v))
+        throw ConfigError("config: '" + key + "' must be an integer, got " + value.dump());
+      if (std::fabs(v) > limit)
+        throw ConfigError("config: '" + key + "' = " + value.dump() + " is out of range");
+      slot = value.is_number_float() ? json(static_cast<std::int64_t>(v)) : value;
+    } else if (slot.is_number()) {
+      if (!value.is_number()) throw ConfigError("config: '" + key + "' must be a number, got " + value.dump());
+      slot = value;
+    } else if (slot.is_string()) {
+      if (!value.is_string()) throw ConfigError("config: '" + key + "' must be a string, got " + value.dump());
+      slot = value;
+    } else {
+      slot = value;
+    }
+  }
+}
+
+template <typename T>
+void require(bool ok, const std::string& key, const T& value, const std::string& accepted) {
+  if (!ok) {
+    std::ostringstream m;
+    m << "config: '" << key << "' = " << value << " is out of range (accepted: " << accepted << ")";
+    throw ConfigError(m.str());
+  }
+}
+
+void require_one_of(const std::string& key, const std::string& value, const std::vector<std::string>& options) {
+  if (std::find(options.begin(), options.end(), value) != options.end()) return;
+  std::string list;
+  for (const auto& o : options) list += (list.empty() ? "" : ", ") + o;
+  throw ConfigError("config: '" + key + "' = \"" + value + "\" is not accepted (accepted: " + list + ")");
+}
+
+bool as_bool(const json& v) { return v.is_boolean() ? v.get<bool>() : (v == "True" || v == "true"); }
+
+}  // namespace
+
+model::Architecture Config::architecture() const {
+  return model::make_preset(model.preset, n_channels, seqlen, height, width, model.dropout);
+}
+
+Config parse_config(const json& user) {
+  json j = default_config_json();
+  merge_checked(j, user, "");
+
+  Config c;
+  c.n_channels = j["n_channels"];
+  c.path_save_model = j["path_save_model"];
+  c.path_scratch = j["path_scratch"];
+  c.batch_size_train = j["batch_size_train"];
+  c.batch_size_val = j["batch_size_val"];
+  c.seqlen = j["seqlen"];
+  c.height = j["height"];
+  c.width = j["width"];
+  c.learning_rate = j["learning_rate"];
+  c.epochs = j["epochs"];
+  c.loss_type = j["loss_type"];
+  c.dtheta = j["dtheta"];
+  c.contrastive.n_outliers = j["contrastive_loss"]["n_outliers"];
+  c.contrastive.n_outliers_val = j["contrastive_loss"]["n_outliers_val"];
+  c.contrastive.dtheta = j["contrastive_loss"]["dtheta"];
+  c.inference.results = j["inference"]["results"];
+  c.inference.weights = j["inference"]["weights"];
+  c.inference.loss_type = j["inference"]["loss_type"];
+  c.inference.n_samples = j["inference"]["n_samples"];
+  c.inference.random_seq = as_bool(j["inference"]["random_seq"]);
+  require(j["seed"].get<std::int64_t>() >= 0, "seed", j["seed"], ">= 0");
+  c.seed = j["seed"].get<std::uint64_t>();
+  c.device = j["device"];
+  c.precision = j["precision"];
+  c.model.preset = j["model"]["preset"];
+  c.model.dropout = j["model"]["dropout"];
+  c.data.image = j["data"]["image"];
+  c.dist.backend = j["dist"]["backend"];
+  c.dist.bucket_mb = j["dist"]["bucket_mb"];
+  c.checkpoint_every = j["checkpoint_every"];
+  c.picture_every = j["picture_every"];
+  c.max_nonfinite_steps = j["max_nonfinite_steps"];
+  c.weight_decay = j["weight_decay"];
+  c.progress_seconds = j["progress_seconds"];
+
+  require(c.n_channels >= 1 && c.n_channels <= 64, "n_channels", c.n_channels, "1..64");
+  require(c.batch_size_train >= 2, "batch_size_train", c.batch_size_train, ">= 2");
+  require(c.batch_size_val >= 1, "batch_size_val", c.batch_size_val, ">= 1");
+  require(c.seqlen >= 1, "seqlen", c.seqlen, ">= 1");
+  require(c.height >= 1 && c.height <= 4096, "height", c.height, "1..4096");
+  require(c.width >= 1 && c.width <= 4096, "width", c.width, "1..4096");
+  require(c.learning_rate > 0 && c.learning_rate < 1, "learning_rate", c.learning_rate, "0 < lr < 1");
+  require(c.epochs >= 0, "epochs", c.epochs, ">= 0");
+  require_one_of("loss_type", c.loss_type, {"mse", "max"});
+  require(std::isfinite(c.dtheta), "dtheta", c.dtheta, "a finite number of degrees per frame");
+  require(std::isfinite(c.contrastive.dtheta), "contrastive_loss.dtheta", c.contrastive.dtheta,
+          "a finite number of degrees per frame");
+  require(c.progress_seconds < 1e9, "progress_seconds", c.progress_seconds, "< 1e9");
+  require(c.contrastive.n_outliers >= 0, "contrastive_loss.n_outliers", c.contrastive.n_outliers, ">= 0");
+  require(c.contrastive.n_outliers_val >= 0, "contrastive_loss.n_outliers_val", c.contrastive.n_outliers_val,
+          ">= 0");
+  require(!(c.contrastive.n_outliers > 0 && c.contrastive.n_outliers_val == 0), "contrastive_loss.n_outliers_val",
+          c.contrastive.n_outliers_val, ">= 1 when contrastive_loss.n_outliers > 0");
+  require(!(c.contrastive.n_outliers > 0 && c.batch_size_val < 2), "batch_size_val", c.batch_size_val,
+          ">= 2 in the contrastive phase (the normal-normal distance needs two samples)");
+  require_one_of("inference.loss_type", c.inference.loss_type, {"mse", "max"});
+  require(c.inference.n_samples >= 1, "inference.n_samples", c.inference.n_samples, ">= 1");
+  require_one_of("device", c.device, {"auto", "cpu", "cuda"});
+  require_one_of("precision", c.precision, {"fp32", "tf32", "bf16"});
+  require_one_of("model.preset", c.model.preset, model::preset_names());
+  require(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout, "0 <= p < 1");
+  require_one_of("dist.backend", c.dist.backend, {"auto", "mpi", "nccl"});
+  require(c.dist.bucket_mb > 0 && c.dist.bucket_mb <= 4096, "dist.bucket_mb", c.dist.bucket_mb, "0 < MB <= 4096");
+  require(c.checkpoint_every >= 1, "checkpoint_every", c.checkpoint_every, ">= 1");
+  require(c.picture_every >= 1, "picture_every", c.picture_every, ">= 1");
+  require(c.max_nonfinite_steps >= 1, "max_nonfinite_steps", c.max_nonfinite_steps, ">= 1");
+  require(c.weight_decay >= 0, "weight_decay", c.weight_decay, ">= 0");
+  require(c.progress_seconds >= 0, "progress_seconds", c.progress_seconds, ">= 0");
+
+  const std::string problem = c.architecture().size_problem();
+  if (!problem.empty()) {
+    std::string sizes;
+    for (int s : model::accepted_frame_sizes(c.model.preset, c.seqlen, 8, 256))
+      sizes += (sizes.empty() ? "" : ", ") + std::to_string(s);
+    throw ConfigError("config: " + problem + "; square frame sizes this preset accepts with seqlen=" +
+                      std::to_string(c.seqlen) + ": " + (sizes.empty() ? "none (change seqlen)" : sizes));
+  }
+  c.json = j;
+  return c;
+}
+
+void apply_overrides(json& j, const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw ConfigError("--set '" + o + "': expected key=value, e.g. --set contrastive_loss.n_outliers=8");
+    const std::string path = o.substr(0, eq);
+    const std::string text = o.substr(eq + 1);
+    json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (value.is_discarded()) value = text;
+    json* node = &j;
+    std::stringstream parts(path);
+    std::string part;
+    std::vector<std::string> keys;
+    while (std::getline(parts, part, '.')) keys.push_back(part);
+    for (size_t i = 0; i + 1 < keys.size(); ++i) {
+      if (!node->contains(keys[i])) (*node)[keys[i]] = json::object();
+      node = &(*node)[keys[i]];
+      if (!node->is_object()) throw ConfigError("--set '" + o + "': '" + keys[i] + "' is not an object");
+    }
+    (*node)[keys.back()] = value;
+  }
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot open config file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  json j = json::parse(text.str(), nullptr, false);
+  if (j.is_discarded()) {
+    // Parse again with exceptions on, for the position of the error.
+    try {
+      j = json::parse(text.str());
+    } catch (const json::parse_error& e) {
+      throw ConfigError("config file '" + path + "' is not valid JSON: " + e.what());
+    }
+  }
+  try {
+    apply_overrides(j, overrides);
+    return parse_config(j);
+  } catch (const ConfigError& e) {
+    throw ConfigError(path + ": " + e.what());
+  }
+}
+
+const std::vector<std::string>& live_keys() {
+  static const std::vector<std::string> keys = {
+      "epochs", "learning_rate", "loss_type", "batch_size_train", "batch_size_val",
+      "contrastive_loss.n_outliers", "contrastive_loss.n_outliers_val", "progress_seconds",
+      "checkpoint_every", "picture_every"};
+  return keys;
+}
+
+}  // namespace cdae::train

@@ -1,0 +1,92 @@
+// The run configuration: the reference program's JSON keys (which must keep
+// working unchanged, "True"/"False" strings included) plus cdae's own keys,
+// each with a default. Unknown keys, wrong types and out-of-range values are
+// refused with a message naming the key. Torch-free.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "model/architecture.h"
+
+namespace cdae::train {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct Config {
+  // --- the reference program's keys
+  int n_channels = 1;
+  std::string path_save_model = "model_sav";
+  std::string path_scratch = "scratch";
+  int batch_size_train = 100;
+  int batch_size_val = 8;
+  int seqlen = 21;
+  int height = 101;
+  int width = 101;
+  double learning_rate = 5e-4;
+  std::int64_t epochs = 20000;
+  std::string loss_type = "mse";  // mse | max
+  double dtheta = 2.0;            // degrees per frame of the normal group
+  struct Contrastive {
+    int n_outliers = 0;  // defects per training batch; 0 = conventional phase
+    int n_outliers_val = 0;
+    double dtheta = 2.1;
+  } contrastive;
+  struct Inference {
+    std::string results = "res_native";
+    std::string weights = "model_sav/best.h5";
+    std::string loss_type = "mse";
+    int n_samples = 1000;
+    bool random_seq = false;
+  } inference;
+
+  // --- cdae's keys
+  std::uint64_t seed = 0;
+  std::string device = "auto";     // auto | cpu | cuda
+  std::string precision = "fp32";  // fp32 | tf32 | bf16
+  struct Model {
+    std::string preset = "seed";
+    double dropout = 0.5;
+  } model;
+  struct Data {
+    std::string image;  // PNG path; empty = the built-in coin
+  } data;
+  struct Dist {
+    std::string backend = "auto";  // auto | mpi | nccl
+    double bucket_mb = 25.0;
+  } dist;
+  int checkpoint_every = 10;      // last.h5 + resume.h5 every this many epochs
+  int picture_every = 10;         // scratch picture every this many epochs
+  int max_nonfinite_steps = 5;    // consecutive skipped steps before the run stops
+  double weight_decay = 1e-8;
+  double progress_seconds = 10;   // seconds between progress/ETA lines
+
+  nlohmann::json json;  // every key, defaults filled in: stored in checkpoints
+
+  model::Architecture architecture() const;
+  bool contrastive_phase() const { return contrastive.n_outliers > 0; }
+};
+
+// The defaults as JSON (every accepted key, nothing else).
+nlohmann::json default_config_json();
+
+// Merges `user` over the defaults, checks names, types and ranges, and
+// returns the typed config. Throws ConfigError naming the key.
+Config parse_config(const nlohmann::json& user);
+
+// Applies "a.b=value" overrides to `j` (value parsed as JSON, else taken as a
+// string). Throws ConfigError for a malformed override.
+void apply_overrides(nlohmann::json& j, const std::vector<std::string>& overrides);
+
+// Reads FILE (JSON), applies overrides, parses. Errors name the file.
+Config load_config(const std::string& path, const std::vector<std::string>& overrides);
+
+// Keys that may change while a run goes on (the file is re-read every epoch).
+const std::vector<std::string>& live_keys();
+
+}  // namespace cdae::train
