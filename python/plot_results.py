@@ -97,7 +97,8 @@ def read_eval(path):
 
 
 def read_progress(path):
-    """-> (epoch, loss_t, loss_v, loss_ct, loss_cv) arrays of the run's lineage.
+    """-> (epoch, loss_t, loss_v, loss_ct, loss_cv) arrays of the run's lineage, and the
+    epochs where a later run continued from an earlier checkpoint.
 
     When a later phase continued from an earlier checkpoint (best.h5), the
     epochs after that checkpoint were logged twice; the later rows win.
@@ -119,13 +120,15 @@ def read_progress(path):
                 raise InputError(f"'{path}' line {n}: not numbers: '{line}'")
     if not rows:
         raise InputError(f"'{path}' has no rows")
-    kept = []
+    kept, restarts = [], []
     for r in rows:
+        if kept and kept[-1][0] >= r[0]:
+            restarts.append(r[0])  # a later run continued from a checkpoint of this epoch - 1
         while kept and kept[-1][0] >= r[0]:
             kept.pop()
         kept.append(r)
     a = np.array(kept)
-    return a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4]
+    return a[:, 0], a[:, 1], a[:, 2], a[:, 3], a[:, 4], restarts
 
 
 def phase_switch(epoch, loss_ct):
@@ -263,7 +266,7 @@ def _smooth(x, y, n, cut):
 
 
 def plot_training(progress, out, title, written):
-    epoch, lt, lv, lct, lcv = progress
+    epoch, lt, lv, lct, lcv, restarts = progress
     switch = phase_switch(epoch, lct)
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True)
     window = len(epoch) // 100 if len(epoch) >= 1000 else 1
@@ -282,9 +285,17 @@ def plot_training(progress, out, title, written):
         for ax in (a1, a2):
             ax.axvline(switch, color="k", linestyle="--", linewidth=1.0,
                        label=f"contrastive phase from epoch {int(switch)}")
+    # A later run that continued from a checkpoint (the next phase), where the
+    # contrastive term does not show it (e.g. it is 0 to the printed digits).
+    for r in restarts:
+        if switch is not None and abs(r - switch) <= 1:
+            continue
+        for ax in (a1, a2):
+            ax.axvline(r, color="0.3", linestyle=":", linewidth=1.2,
+                       label=f"run continued from a checkpoint (epoch {int(r)})")
     if not np.any(lct != 0) and not np.any(lcv != 0):
-        a2.text(0.5, 0.5, "no contrastive term in this run", transform=a2.transAxes, ha="center", va="center",
-                color="0.4")
+        a2.text(0.3, 0.75, "loss_ct = loss_cv = 0 at every epoch", transform=a2.transAxes, ha="center",
+                va="center", color="0.4")
     a1.set_ylabel("recovery loss")
     a2.set_ylabel("contrastive loss")
     a2.set_xlabel("epoch")

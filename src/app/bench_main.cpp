@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
     torch::manual_seed(c.seed);
     model::SpatioTemporalAutoencoder model(c.architecture());
     model->to(device);
+    if (c.precision == "fp64") model->to(torch::kFloat64);
     const auto params = model->parameters();
     dist::GradientBuckets buckets(params, static_cast<std::size_t>(c.dist.bucket_mb * 1024 * 1024));
     train::Adam adam(params, {c.learning_rate, 0.9, 0.999, 1e-8, c.weight_decay});

@@ -198,7 +198,7 @@ Config parse_config(const json& user) {
   require_one_of("inference.loss_type", c.inference.loss_type, {"mse", "max"});
   require(c.inference.n_samples >= 1, "inference.n_samples", c.inference.n_samples, ">= 1");
   require_one_of("device", c.device, {"auto", "cpu", "cuda"});
-  require_one_of("precision", c.precision, {"fp32", "tf32", "bf16"});
+  require_one_of("precision", c.precision, {"fp32", "tf32", "bf16", "fp64"});
   require_one_of("model.preset", c.model.preset, model::preset_names());
   require(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout, "0 <= p < 1");
   require_one_of("dist.backend", c.dist.backend, {"auto", "mpi", "nccl"});

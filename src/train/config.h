@@ -48,7 +48,7 @@ struct Config {
   // --- cdae's keys
   std::uint64_t seed = 0;
   std::string device = "auto";     // auto | cpu | cuda
-  std::string precision = "fp32";  // fp32 | tf32 | bf16
+  std::string precision = "fp32";  // fp32 | tf32 | bf16 | fp64 (checks)
   struct Model {
     std::string preset = "seed";
     double dropout = 0.5;

@@ -1,6 +1,7 @@
 // Numeric precision of the forward/backward pass: fp32, tf32 (CUDA matmul and
-// cuDNN convolutions in TF32), or bf16 (autocast; parameters, gradients and
-// Adam stay float32).
+// cuDNN convolutions in TF32), bf16 (autocast; parameters, gradients and Adam
+// stay float32), or fp64 (everything in double: for checks such as N ranks vs
+// one rank, where float32 rounding would hide a real difference).
 #pragma once
 #include <string>
 

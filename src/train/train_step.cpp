@@ -38,17 +38,19 @@ StepLosses batch_losses(model::SpatioTemporalAutoencoderImpl& model, dist::Commu
                         const ShardedBatch& batch, const std::string& loss_type, int seqlen,
                         const std::string& precision) {
   const double world = comm.size();
+  // Data is made in float32; the parameters are float32, or float64 for checks.
+  const auto dtype = model.parameters().front().scalar_type();
+  const auto input = batch.input.to(dtype);
   model::AutoencoderOutput output;
   {
-    AutocastScope autocast(precision, batch.input.device());
-    output = model.forward(batch.input);
+    AutocastScope autocast(precision, input.device());
+    output = model.forward(input);
   }
-  // Losses in float32 whatever the precision of the pass.
-  output.reconstruction = output.reconstruction.to(torch::kFloat32);
-  output.latent = output.latent.to(torch::kFloat32);
+  // Losses in the parameters' precision whatever the precision of the pass.
+  output.reconstruction = output.reconstruction.to(dtype);
+  output.latent = output.latent.to(dtype);
   const auto n_local = batch.local_normal();
-  const auto sse = model::squared_error_sums(output.reconstruction.narrow(0, 0, n_local),
-                                             batch.input.narrow(0, 0, n_local));
+  const auto sse = model::squared_error_sums(output.reconstruction.narrow(0, 0, n_local), input.narrow(0, 0, n_local));
   torch::Tensor recovery;
   if (loss_type == "mse") {
     recovery = model::recovery_mse(sse, seqlen, batch.global_normal());

@@ -83,6 +83,7 @@ Trainer::Trainer(Config config, std::string config_path, std::vector<std::string
   torch::manual_seed(config_.seed);
   model_ = model::SpatioTemporalAutoencoder(config_.architecture());
   model_->to(device_);
+  if (config_.precision == "fp64") model_->to(torch::kFloat64);
   const auto params = model_->parameters();
   buckets_ = std::make_unique<dist::GradientBuckets>(params,
                                                      static_cast<std::size_t>(config_.dist.bucket_mb * 1024 * 1024));
@@ -123,6 +124,7 @@ void Trainer::restore() {
       state_.nonfinite_streak = 0;
     }
     if (kind == 1) drop_progress_after(state_.epoch);
+    remove_stale_temporaries();
     if (kind != 0)
       std::cout << "# " << (kind == 1 ? "resuming exactly from " : "continuing from ") << from << " (epoch "
                 << state_.epoch << ", loss_min " << state_.loss_min << ")" << std::endl;
@@ -156,6 +158,16 @@ void Trainer::warn_if_output_is_dead(const torch::Tensor& reconstruction) {
     std::cout << "# warning: the reconstruction is zero everywhere at the first epoch (the decoder's final ReLU is "
                  "inactive at this initialisation), so the model cannot learn; try another 'seed'"
               << std::endl;
+}
+
+void Trainer::remove_stale_temporaries() {
+  // A writer killed mid-write leaves NAME.tmp.<pid>; the finished files are intact.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(config_.path_save_model, ec))
+    if (entry.path().filename().string().find(".h5.tmp.") != std::string::npos) {
+      std::cout << "# removing " << entry.path().string() << " (left by an interrupted write)" << std::endl;
+      std::filesystem::remove(entry.path(), ec);
+    }
 }
 
 void Trainer::drop_progress_after(std::int64_t epoch) {
@@ -369,7 +381,9 @@ int Trainer::run() {
     const double val_total = last_.val + last_.val_contrastive;
     const bool new_best = epoch > 10 && val_total < state_.loss_min;
     if (new_best) state_.loss_min = val_total;
-    write_outputs(epoch, last_, new_best, epoch % config_.checkpoint_every == 0 || stop);
+    // During a streak of skipped (non-finite) steps the last good checkpoints stay as they are.
+    const bool checkpoint_now = (epoch % config_.checkpoint_every == 0 || stop) && state_.nonfinite_streak == 0;
+    write_outputs(epoch, last_, new_best, checkpoint_now);
     if (rank0_) {
       progress.set_interval(config_.progress_seconds);
       const auto line = progress.tick(epoch, config_.epochs, samples());

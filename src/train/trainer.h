@@ -45,6 +45,7 @@ class Trainer {
  private:
   void restore();
   void drop_progress_after(std::int64_t epoch);
+  void remove_stale_temporaries();
   void warn_if_output_is_dead(const torch::Tensor& reconstruction);
   void reload_config();
   EpochLosses run_epoch(std::int64_t epoch, bool& stop);
