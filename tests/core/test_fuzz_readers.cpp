@@ -21,10 +21,12 @@
 
 // Sanitizer settings for this test binary (ignored in normal builds).
 // HDF5 sizes metadata buffers from lengths stored in the file and turns a
-// failed malloc into an ordinary error, as in production; ASan by default
-// aborts on such huge requests instead, so let malloc return NULL.
+// failed malloc into an ordinary error. ASan by default aborts on huge
+// requests instead, or grants them without reserving memory (which HDF5 then
+// zero-fills until the machine runs out). Make malloc fail beyond 4 GiB as
+// a normal allocator would on a damaged length.
 extern "C" __attribute__((visibility("default"), used)) const char* __asan_default_options() {
-  return "allocator_may_return_null=1";
+  return "allocator_may_return_null=1:max_allocation_size_mb=4096";
 }
 // libhdf5 1.10 leaks a metadata-cache entry when opening some corrupt files
 // fails (inside H5Fopen, nothing a caller can free). The library is not
