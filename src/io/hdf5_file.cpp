@@ -128,15 +128,18 @@ std::vector<std::int64_t> dataspace_shape(hid_t space, const std::string& path, 
   const int rank = H5Sget_simple_extent_ndims(space);
   if (rank < 0) fail_with_reason(path, "cannot read the shape of '" + name + "'");
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
-  if (rank > 0 && H5Sget_simple_extent_dims(space, dims.data(), nullptr) < 0) {
+  std::vector<hsize_t> max_dims(static_cast<std::size_t>(rank));
+  if (rank > 0 && H5Sget_simple_extent_dims(space, dims.data(), max_dims.data()) < 0) {
     fail_with_reason(path, "cannot read the shape of '" + name + "'");
   }
   std::vector<std::int64_t> shape;
-  for (hsize_t d : dims) {
-    if (d > static_cast<hsize_t>(std::numeric_limits<std::int64_t>::max())) {
-      fail(path, "dataset '" + name + "' has an impossible dimension " + std::to_string(d));
+  for (int d = 0; d < rank; ++d) {
+    // HDF5 never writes a size beyond the maximum; a damaged header can.
+    const bool beyond_max = max_dims[d] != H5S_UNLIMITED && dims[d] > max_dims[d];
+    if (beyond_max || dims[d] > static_cast<hsize_t>(std::numeric_limits<std::int64_t>::max())) {
+      fail(path, "dataset '" + name + "' has a damaged shape (dimension " + std::to_string(dims[d]) + ")");
     }
-    shape.push_back(static_cast<std::int64_t>(d));
+    shape.push_back(static_cast<std::int64_t>(dims[d]));
   }
   return shape;
 }
@@ -545,104 +548,114 @@ std::vector<std::int64_t> sequence_shape(hid_t space, const std::string& path, c
   return shape;
 }
 
-// Unfiltered chunks are read by libhdf5 1.10 into a buffer sized from the
-// chunk index but copied out using the chunk dimensions; a damaged index
-// entry thus overruns the heap inside H5Dread (found by fuzzing). So before
-// reading, the index is walked both ways the library uses it (listing and
-// lookup by position) and every allocated chunk must be whole and agree.
-// Compressed chunks cannot be checked without decompressing them.
-void require_whole_chunks(hid_t dset, hid_t dcpl, std::uint64_t element_bytes, const std::vector<std::int64_t>& shape,
-                          const std::string& path, const std::string& dataset) {
+// Training data must be complete: a dataset whose storage was never (or
+// only partly) written reads back as fill values, which for sequences means
+// an unfinished or damaged file. Requiring the data to be there also stops
+// a damaged shape from making us allocate and fill gigabytes.
+void require_complete_contiguous(hid_t dset, std::uint64_t needed, const std::string& path,
+                                 const std::string& dataset) {
+  const hsize_t stored = H5Dget_storage_size(dset);
+  if (stored < needed) {
+    fail(path, where(dataset) + " stores only " + std::to_string(stored) + " of the " + std::to_string(needed) +
+                   " bytes its shape needs (partly written or damaged)");
+  }
+}
+
+// For chunked data the same rule means every chunk is allocated. Unfiltered
+// chunks must also be exactly chunk-sized: libhdf5 1.10 reads them into a
+// buffer sized from the chunk index but copies out by the chunk dimensions,
+// so a damaged index entry overruns the heap inside H5Dread (found by
+// fuzzing). The index is walked both ways the library uses it (listing and
+// lookup by position) and the two must agree. Compressed chunks cannot be
+// size-checked without decompressing them.
+void require_complete_chunks(hid_t dset, hid_t dcpl, bool filtered, std::uint64_t element_bytes,
+                             const std::vector<std::int64_t>& shape, const std::string& path,
+                             const std::string& dataset) {
 #if H5_VERSION_GE(1, 10, 5)
-  auto inconsistent = [&](const std::string& detail) {
+  auto damaged = [&](const std::string& detail) {
     H5Eclear2(H5E_DEFAULT);
     fail(path, where(dataset) + " has a damaged chunk index (" + detail + ")");
   };
   const int rank = static_cast<int>(shape.size());
   std::vector<hsize_t> chunk(shape.size(), 0);
-  if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank) inconsistent("chunk rank differs from dataset rank");
+  if (H5Pget_chunk(dcpl, rank, chunk.data()) != rank) damaged("chunk rank differs from dataset rank");
   std::uint64_t chunk_bytes = element_bytes;
   std::vector<std::uint64_t> grid(shape.size());
   std::uint64_t grid_cells = 1;
   for (int d = 0; d < rank; ++d) {
     // Chunks may be larger than the dataset (resizable datasets), never empty.
-    if (chunk[d] == 0) inconsistent("empty chunk dimension");
+    if (chunk[d] == 0) damaged("empty chunk dimension");
     chunk_bytes *= chunk[d];
     grid[d] = (static_cast<hsize_t>(shape[d]) + chunk[d] - 1) / chunk[d];
     grid_cells *= grid[d];
   }
-  // One index lookup per chunk: refuse absurd chunkings rather than crawl.
-  if (grid_cells > (std::uint64_t{1} << 22)) {
-    fail(path, where(dataset) + " is split into " + std::to_string(grid_cells) + " chunks, too many to read");
-  }
-  auto cell_of = [&](const hsize_t* offset) {
-    std::uint64_t cell = 0;
-    for (int d = 0; d < rank; ++d) cell = cell * grid[d] + offset[d] / chunk[d];
-    return cell;
-  };
-
   // 1.10 rejects H5S_ALL in these calls, so pass the dataset's own dataspace.
   Handle space = checked(H5Dget_space(dset), H5Sclose, path, "cannot read the shape of " + where(dataset));
   hsize_t listed = 0;
-  if (H5Dget_num_chunks(dset, space.get(), &listed) < 0) inconsistent("cannot count chunks");
-  if (listed > grid_cells) inconsistent("more chunks than fit the shape");
-  std::vector<bool> allocated(static_cast<std::size_t>(grid_cells), false);
+  if (H5Dget_num_chunks(dset, space.get(), &listed) < 0) damaged("cannot count chunks");
+  if (listed < grid_cells) {
+    fail(path, where(dataset) + " stores only " + std::to_string(listed) + " of its " + std::to_string(grid_cells) +
+                   " chunks (partly written or damaged)");
+  }
+  if (listed > grid_cells) damaged("more chunks than fit the shape");
+  // One index lookup per chunk below; no sensible file has this many.
+  if (grid_cells > (std::uint64_t{1} << 22)) {
+    fail(path, where(dataset) + " is split into " + std::to_string(grid_cells) + " chunks, too many to read");
+  }
+
+  std::vector<bool> seen(static_cast<std::size_t>(grid_cells), false);
   std::vector<hsize_t> offset(shape.size(), 0);
   for (hsize_t i = 0; i < listed; ++i) {
     unsigned filter_mask = 0;
     haddr_t address = 0;
     hsize_t stored = 0;
     if (H5Dget_chunk_info(dset, space.get(), i, offset.data(), &filter_mask, &address, &stored) < 0) {
-      inconsistent("cannot list chunk " + std::to_string(i));
+      damaged("cannot list chunk " + std::to_string(i));
     }
+    std::uint64_t cell = 0;
     for (int d = 0; d < rank; ++d) {
-      if (offset[d] % chunk[d] != 0 || offset[d] >= static_cast<hsize_t>(shape[d])) inconsistent("chunk outside the shape");
+      if (offset[d] % chunk[d] != 0 || offset[d] >= static_cast<hsize_t>(shape[d])) damaged("chunk outside the shape");
+      cell = cell * grid[d] + offset[d] / chunk[d];
     }
-    if (stored != chunk_bytes) {
-      inconsistent("a chunk of " + std::to_string(stored) + " bytes where " + std::to_string(chunk_bytes) +
-                   " are expected");
+    if (seen[cell]) damaged("a chunk listed twice");
+    seen[cell] = true;
+    if (!filtered && stored != chunk_bytes) {
+      damaged("a chunk of " + std::to_string(stored) + " bytes where " + std::to_string(chunk_bytes) + " are expected");
     }
-    const std::uint64_t cell = cell_of(offset.data());
-    if (allocated[cell]) inconsistent("a chunk listed twice");
-    allocated[cell] = true;
   }
-  if (H5Dget_storage_size(dset) != listed * chunk_bytes) inconsistent("storage size disagrees with the chunks");
+  if (!filtered && H5Dget_storage_size(dset) != listed * chunk_bytes) damaged("storage size disagrees with the chunks");
 
   std::fill(offset.begin(), offset.end(), 0);
   for (std::uint64_t cell = 0; cell < grid_cells; ++cell) {
-    // A lookup error means "not allocated" in 1.10; newer versions report 0.
     hsize_t stored = 0;
-    const bool found = H5Dget_chunk_storage_size(dset, offset.data(), &stored) >= 0 && stored != 0;
-    if (found != allocated[cell] || (found && stored != chunk_bytes)) inconsistent("lookup disagrees with listing");
+    if (H5Dget_chunk_storage_size(dset, offset.data(), &stored) < 0 || stored == 0) {
+      damaged("lookup misses a listed chunk");
+    }
+    if (!filtered && stored != chunk_bytes) damaged("lookup disagrees with listing");
     for (int d = rank - 1; d >= 0; --d) {  // next chunk origin, last dimension fastest
       offset[d] += chunk[d];
       if (offset[d] < static_cast<hsize_t>(shape[d])) break;
       offset[d] = 0;
     }
   }
-  H5Eclear2(H5E_DEFAULT);
 #else
-  (void)dset, (void)dcpl, (void)element_bytes, (void)shape, (void)path, (void)dataset;
+  // Without the chunk query API only the total can be checked.
+  if (!filtered) require_complete_contiguous(dset, element_count(shape) * element_bytes, path, dataset);
+  (void)dcpl;
 #endif
 }
 
-// A dataset whose storage was never written would read back as fill values;
-// for training data that is a corrupt or unfinished file, and refusing it
-// also stops a damaged header from making us allocate huge buffers.
-void require_stored_data(hid_t dset, hid_t type, const std::vector<std::int64_t>& shape, const std::string& path,
-                         const std::string& dataset) {
-  const hsize_t stored = H5Dget_storage_size(dset);
-  if (stored == 0) fail(path, where(dataset) + " has no data stored");
+void require_complete_data(hid_t dset, hid_t type, const std::vector<std::int64_t>& shape, const std::string& path,
+                           const std::string& dataset) {
   Handle dcpl = checked(H5Dget_create_plist(dset), H5Pclose, path, "cannot read " + where(dataset));
-  if (H5Pget_nfilters(dcpl.get()) > 0) return;
+  const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
   const std::uint64_t element_bytes = H5Tget_size(type);
-  const std::uint64_t needed = static_cast<std::uint64_t>(element_count(shape)) * element_bytes;
-  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
-  if (layout == H5D_CONTIGUOUS && stored < needed) {
-    fail(path, where(dataset) + " stores " + std::to_string(stored) + " bytes but its shape needs " +
-                   std::to_string(needed));
+  if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+    require_complete_chunks(dset, dcpl.get(), filtered, element_bytes, shape, path, dataset);
+  } else {
+    require_complete_contiguous(dset, static_cast<std::uint64_t>(element_count(shape)) * element_bytes, path,
+                                dataset);
   }
-  if (layout == H5D_CHUNKED) require_whole_chunks(dset, dcpl.get(), element_bytes, shape, path, dataset);
 }
 
 }  // namespace
@@ -656,7 +669,7 @@ SequenceArray read_sequences_h5(const std::string& path, const std::string& data
 
   SequenceArray out;
   out.shape = sequence_shape(space.get(), path, dataset);
-  require_stored_data(dset.get(), type.get(), out.shape, path, dataset);
+  require_complete_data(dset.get(), type.get(), out.shape, path, dataset);
   const std::int64_t count = element_count(out.shape);
   if (out.shape.size() == 4) out.shape.insert(out.shape.begin() + 1, 1);  // (N, T, H, W) -> (N, 1, T, H, W)
 

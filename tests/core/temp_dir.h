@@ -7,9 +7,25 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace cdae::testing {
+
+// Checks that `call` throws std::runtime_error whose message contains every
+// one of `parts`.
+template <typename F>
+void expect_error(F&& call, const std::vector<std::string>& parts) {
+  try {
+    call();
+    ADD_FAILURE() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    for (const auto& part : parts) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
+    }
+  }
+}
 
 class TempDir {
  public:

@@ -17,17 +17,7 @@ using cdae::io::H5File;
 using cdae::io::read_sequences_h5;
 using cdae::testing::TempDir;
 
-template <typename F>
-void expect_error(F&& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const std::runtime_error& e) {
-    for (const auto& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
-    }
-  }
-}
+using cdae::testing::expect_error;
 
 // Writes a dataset of any HDF5 type with the plain C API, for the types
 // H5File deliberately cannot write.

@@ -16,19 +16,7 @@ using cdae::io::read_png_gray;
 using cdae::io::write_png_gray;
 using cdae::testing::TempDir;
 
-// Checks that the call throws std::runtime_error whose message contains every
-// one of `parts`.
-template <typename F>
-void expect_error(F&& call, const std::vector<std::string>& parts) {
-  try {
-    call();
-    ADD_FAILURE() << "expected an exception";
-  } catch (const std::runtime_error& e) {
-    for (const auto& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
-    }
-  }
-}
+using cdae::testing::expect_error;
 
 std::vector<std::uint8_t> gradient(int height, int width) {
   std::vector<std::uint8_t> pixels(static_cast<std::size_t>(height * width));

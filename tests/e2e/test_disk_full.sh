@@ -12,19 +12,12 @@
 # best.h5/last.h5 (and their .prev) unchanged and still loadable; no *.tmp.* left.
 # Usage: bash test_disk_full.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BIN=$1; SRC=$2
 T=$(mktemp -d); trap 'umount "$T/disk" 2>/dev/null || true; rm -rf "$T"' EXIT
-PY=/usr/bin/python3
-export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 OUT=(--config "$SRC/configs/smoke.json" --set path_save_model=$T/model --set path_scratch=$T/scratch
      --set inference.results=$T/res --set checkpoint_every=4 --set picture_every=1000)
-failures=0
 start=$SECONDS
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  echo "CHECK: $name"
-  if "$@"; then echo "PASS: $name"; else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
 
 echo "# a previous good run (14 epochs) leaves best.h5 and last.h5"
 timeout 120 "$BIN/cdae-train" "${OUT[@]}" --set epochs=14 > "$T/good.log" 2>&1 \

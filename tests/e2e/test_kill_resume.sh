@@ -11,18 +11,11 @@
 # KILL_DELAY=<seconds> fixes the kill moment (default: random, printed).
 # Usage: bash test_kill_resume.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BIN=$1; SRC=$2
 T=$(mktemp -d)
 BG=""
-cleanup() {
-  # Whatever of run B may still be alive (only processes carrying our unique path).
-  local pids; pids=$(pgrep -f "$T/" || true)
-  [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-PY=/usr/bin/python3
-export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+trap 'kill_and_remove "$T"' EXIT
 MPI="mpirun --oversubscribe --bind-to none -np 2"
 EPOCHS=30
 args() {  # args DIR
@@ -99,12 +92,6 @@ else
   grep -q "training finished" "$T/B2a.log" || { tail "$T/B2a.log"; echo "FAIL: second run of B failed"; exit 1; }
   cp "$T/B2a.log" "$T/B2.log"; : > "$T/B2a.epochs"
 fi
-failures=0
-check() {  # check NAME CONDITION-COMMAND...
-  local name=$1; shift
-  echo "CHECK: $name"
-  if "$@"; then echo "PASS: $name"; else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
 
 resumed=$(sed -nE 's/^# resuming exactly from .* \(epoch ([0-9]+),.*/\1/p' "$T/B2.log")
 echo "# resumed from epoch '${resumed}': $(grep '^# resuming' "$T/B2.log" || true)"

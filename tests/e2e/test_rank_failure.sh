@@ -10,28 +10,16 @@
 #      weights are those of the last good step.
 # Usage: bash test_rank_failure.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 BIN=$1; SRC=$2
 T=$(mktemp -d)
-cleanup() {
-  local pids; pids=$(pgrep -f "$T/" || true)
-  [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
-  rm -rf "$T"
-}
-trap cleanup EXIT
-PY=/usr/bin/python3
-export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+trap 'kill_and_remove "$T"' EXIT
 MPI="mpirun --oversubscribe --bind-to none"
 args() {  # args DIR
   echo --config "$SRC/configs/smoke.json" --set path_save_model=$1/model --set path_scratch=$1/scratch \
        --set inference.results=$1/res
 }
-failures=0
 start=$SECONDS
-check() {  # check NAME COMMAND...
-  local name=$1; shift
-  echo "CHECK: $name"
-  if "$@"; then echo "PASS: $name"; else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
