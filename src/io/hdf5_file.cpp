@@ -650,7 +650,9 @@ void require_complete_data(hid_t dset, hid_t type, const std::vector<std::int64_
   Handle dcpl = checked(H5Dget_create_plist(dset), H5Pclose, path, "cannot read " + where(dataset));
   const bool filtered = H5Pget_nfilters(dcpl.get()) > 0;
   const std::uint64_t element_bytes = H5Tget_size(type);
-  if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+  const H5D_layout_t layout = H5Pget_layout(dcpl.get());
+  if (layout == H5D_VIRTUAL) fail(path, where(dataset) + " is a virtual dataset, which is not supported");
+  if (layout == H5D_CHUNKED) {
     require_complete_chunks(dset, dcpl.get(), filtered, element_bytes, shape, path, dataset);
   } else {
     require_complete_contiguous(dset, static_cast<std::uint64_t>(element_count(shape)) * element_bytes, path,
