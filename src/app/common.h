@@ -40,6 +40,9 @@ struct Session {
 inline bool start_session(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& args,
                           Session& session) {
   args = options.parse(argc, argv);
+  if (!args.unmatched().empty())
+    throw std::invalid_argument("unexpected argument '" + args.unmatched().front() +
+                                "' (options with an optional value take it as --option=VALUE; see --help)");
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (args.count("help")) {

@@ -101,8 +101,8 @@ int main(int argc, char** argv) {
     options.add_options()
         ("w,weights", "Checkpoint to evaluate (default: inference.weights; a reference 'best.pth' means best.h5)",
          cxxopts::value<std::string>())
-        ("classes", "Evaluate these classes in one run, e.g. 2.0,2.1,1.9,1.0,0,-2,3,random (default list when given "
-                    "without a value: normal, defect, 1.9, 1.0, 0, -2, 3, random)",
+        ("classes", "Evaluate every class in one run: --classes alone for normal, defect, 1.9, 1.0, 0, -2, 3, "
+                    "random; or --classes=LIST, e.g. --classes=2.0,2.1,random",
          cxxopts::value<std::string>()->implicit_value("default"))
         ("pictures", "With --classes: pictures of the first N and the N worst samples per class",
          cxxopts::value<int>()->default_value("4"))

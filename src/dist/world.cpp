@@ -75,11 +75,16 @@ std::unique_ptr<Communicator> make_communicator(const Placement& placement) {
 }
 
 void abort_job(const std::string& message) {
-  int rank = 0, initialized = 0;
+  int rank = 0, size = 1, initialized = 0;
   MPI_Initialized(&initialized);
-  if (initialized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (initialized) {
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+  }
   std::cerr << "cdae: error on rank " << rank << ": " << message << std::endl;
-  if (initialized) MPI_Abort(MPI_COMM_WORLD, 1);
+  // Alone, a plain exit says it all; with other ranks, MPI_Abort ends them too.
+  if (initialized && size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+  if (initialized) MPI_Finalize();
   std::exit(1);
 }
 

@@ -585,6 +585,8 @@ void require_complete_chunks(hid_t dset, hid_t dcpl, bool filtered, std::uint64_
   for (int d = 0; d < rank; ++d) {
     // Chunks may be larger than the dataset (resizable datasets), never empty.
     if (chunk[d] == 0) damaged("empty chunk dimension");
+    // HDF5 limits a chunk to 4 GiB; checked before multiplying so it cannot wrap.
+    if (chunk[d] > (std::uint64_t{1} << 32) / chunk_bytes) damaged("chunk larger than 4 GiB");
     chunk_bytes *= chunk[d];
     grid[d] = (static_cast<hsize_t>(shape[d]) + chunk[d] - 1) / chunk[d];
     grid_cells *= grid[d];

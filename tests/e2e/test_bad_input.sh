@@ -86,6 +86,8 @@ expect_fail "wrong type: batch_size_train is a string" "batch_size_train" "must 
   "$BIN/cdae-train" --config "$T/wrong_type.json" "${OUT[@]}"
 expect_fail "wrong type via --set batch_size_train=twelve" "batch_size_train" "twelve" -- \
   "$BIN/cdae-train" --config "$CFG" "${OUT[@]}" --set batch_size_train=twelve
+expect_fail "a stray argument (class list without '=')" "unexpected argument '2.0,2.1'" -- \
+  "$BIN/cdae-infer" --config "$CFG" "${OUT[@]}" --classes 2.0,2.1
 expect_fail "unknown (misspelled) key learning_rat" "unknown key 'learning_rat'" -- \
   "$BIN/cdae-train" --config "$T/unknown_key.json" "${OUT[@]}"
 expect_fail "impossible frame size: height=100 with the seed preset" "height=100" "seed" -- \
