@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
     if (c.precision == "fp64") model->to(torch::kFloat64);
     const auto params = model->parameters();
     dist::GradientBuckets buckets(params, static_cast<std::size_t>(c.dist.bucket_mb * 1024 * 1024));
+    if (device.is_cpu() || comm.name() == "nccl") buckets.overlap_with_backward(comm);  // as the trainer
     train::Adam adam(params, {c.learning_rate, 0.9, 0.999, 1e-8, c.weight_decay});
     train::synchronize_batch_norm(*model, comm);
     train::broadcast_model(*model, comm);

@@ -5,12 +5,20 @@
 // make the same calls in the same order.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
 namespace cdae::dist {
+
+// A collective under way; its result is there once wait() returns.
+class PendingSum {
+ public:
+  virtual ~PendingSum() = default;
+  virtual void wait() = 0;
+};
 
 class Communicator {
  public:
@@ -21,6 +29,10 @@ class Communicator {
 
   // In place, on a contiguous tensor of float32, float64 or int64.
   virtual void all_reduce_sum(torch::Tensor& tensor) = 0;
+  // Starts the same sum and returns at once where the backend can (MPI on CPU
+  // tensors, NCCL), so it overlaps with what the caller does next; every rank
+  // must start its sums in the same order. The default is the blocking sum.
+  virtual std::unique_ptr<PendingSum> start_all_reduce_sum(torch::Tensor& tensor);
   // Concatenation along dim 0 of every rank's `local`, in rank order;
   // rows[r] is the number of rows rank r contributes (may be 0).
   virtual torch::Tensor all_gather_rows(const torch::Tensor& local, const std::vector<std::int64_t>& rows) = 0;
@@ -29,5 +41,13 @@ class Communicator {
   virtual void broadcast_string(std::string& text, int root) = 0;
   virtual void barrier() = 0;
 };
+
+inline std::unique_ptr<PendingSum> Communicator::start_all_reduce_sum(torch::Tensor& tensor) {
+  struct Done : PendingSum {
+    void wait() override {}
+  };
+  all_reduce_sum(tensor);
+  return std::make_unique<Done>();
+}
 
 }  // namespace cdae::dist

@@ -2,10 +2,17 @@
 // collective per parameter (Horovod's fusion buffers, DDP's buckets).
 //
 // Each parameter's .grad is made a view into its bucket, so backward
-// accumulates straight into the buffers and nothing is packed or unpacked:
-// after backward, one all-reduce per bucket, and the optimizer reads the
-// summed gradients through the same views.
+// accumulates straight into the buffers and nothing is packed or unpacked;
+// the optimizer reads the summed gradients through the same views.
+//
+// With overlap_with_backward(), a bucket's sum starts during backward, as soon
+// as autograd has accumulated the last of its gradients (a post hook on each
+// parameter's AccumulateGrad node, which runs once per backward however often
+// the parameter is used), so communication overlaps the rest of backward.
+// Buckets are started strictly in index order on every rank: collectives
+// must be issued in the same order everywhere.
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "dist/communicator.h"
@@ -19,15 +26,31 @@ class GradientBuckets {
   // bucket of its own). Buffers live on the parameters' device.
   GradientBuckets(const std::vector<torch::Tensor>& parameters, std::size_t bucket_bytes);
 
-  void zero();                        // zeroes every bucket (= every .grad)
-  void all_reduce(Communicator& comm);  // sums every bucket over ranks
-  bool all_finite() const;            // one reduction over all buckets
+  // Starts each bucket's sum from within backward (see above). `comm` must
+  // outlive this object. Backends without asynchronous sums simply sum there.
+  void overlap_with_backward(Communicator& comm);
+
+  void zero();                          // zeroes every bucket (= every .grad); call before each backward
+  void all_reduce(Communicator& comm);  // after backward: every bucket summed over ranks
+  bool all_finite() const;              // one reduction over all buckets
 
   std::size_t bucket_count() const { return buffers_.size(); }
   const std::vector<torch::Tensor>& buffers() const { return buffers_; }
 
  private:
+  void on_gradient_accumulated(std::size_t bucket);
+  void start_ready_buckets();
+
+  std::vector<torch::Tensor> parameters_;
+  std::vector<std::size_t> bucket_of_;  // per parameter
   std::vector<torch::Tensor> buffers_;
+  std::vector<int> size_;               // parameters per bucket
+  // Per backward pass:
+  std::vector<int> waiting_;            // gradients not yet accumulated, per bucket
+  std::size_t next_to_start_ = 0;
+  std::vector<std::unique_ptr<PendingSum>> pending_;
+  Communicator* overlap_comm_ = nullptr;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // keeps the hooked nodes alive
 };
 
 }  // namespace cdae::dist

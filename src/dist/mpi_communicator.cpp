@@ -51,6 +51,23 @@ void MpiCommunicator::all_reduce_sum(torch::Tensor& tensor) {
   if (!tensor.device().is_cpu()) tensor.copy_(host);
 }
 
+std::unique_ptr<PendingSum> MpiCommunicator::start_all_reduce_sum(torch::Tensor& tensor) {
+  // CUDA tensors are staged through host memory, which is a blocking copy anyway.
+  if (size_ == 1 || !tensor.device().is_cpu()) return Communicator::start_all_reduce_sum(tensor);
+  TORCH_CHECK(tensor.is_contiguous(), "start_all_reduce_sum needs a contiguous tensor");
+  struct Request : PendingSum {
+    MPI_Request request = MPI_REQUEST_NULL;
+    torch::Tensor keep_alive;
+    void wait() override { check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait(MPI_Iallreduce)"); }
+  };
+  auto pending = std::make_unique<Request>();
+  pending->keep_alive = tensor;
+  check_mpi(MPI_Iallreduce(MPI_IN_PLACE, tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), MPI_SUM, comm_,
+                           &pending->request),
+            "MPI_Iallreduce");
+  return pending;
+}
+
 torch::Tensor MpiCommunicator::all_gather_rows(const torch::Tensor& local, const std::vector<std::int64_t>& rows) {
   TORCH_CHECK(static_cast<int>(rows.size()) == size_, "all_gather_rows: one row count per rank");
   TORCH_CHECK(local.size(0) == rows[rank_], "all_gather_rows: local rows differ from rows[rank]");

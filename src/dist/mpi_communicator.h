@@ -12,6 +12,7 @@ class MpiCommunicator : public Communicator {
   int size() const override { return size_; }
   std::string name() const override { return "mpi"; }
   void all_reduce_sum(torch::Tensor& tensor) override;
+  std::unique_ptr<PendingSum> start_all_reduce_sum(torch::Tensor& tensor) override;
   torch::Tensor all_gather_rows(const torch::Tensor& local, const std::vector<std::int64_t>& rows) override;
   void broadcast(torch::Tensor& tensor, int root) override;
   void broadcast_string(std::string& text, int root) override;

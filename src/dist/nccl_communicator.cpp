@@ -51,8 +51,19 @@ void NcclCommunicator::compute_waits_for_nccl() {
   done.block(c10::cuda::getCurrentCUDAStream(device_.index()));
 }
 
-void NcclCommunicator::all_reduce_sum(torch::Tensor& tensor) {
-  if (size() == 1) return;
+void NcclCommunicator::all_reduce_sum(torch::Tensor& tensor) { start_all_reduce_sum(tensor)->wait(); }
+
+std::unique_ptr<PendingSum> NcclCommunicator::start_all_reduce_sum(torch::Tensor& tensor) {
+  struct Pending : PendingSum {
+    NcclCommunicator* self;
+    explicit Pending(NcclCommunicator* s) : self(s) {}
+    // The host never blocks: the compute stream waits for the NCCL stream.
+    void wait() override {
+      c10::cuda::CUDAGuard guard(self->device_);
+      self->compute_waits_for_nccl();
+    }
+  };
+  if (size() == 1) return std::make_unique<Pending>(this);
   TORCH_CHECK(tensor.is_cuda() && tensor.is_contiguous(), "NCCL all_reduce_sum needs a contiguous CUDA tensor");
   c10::cuda::CUDAGuard guard(device_);
   nccl_waits_for_compute();
@@ -61,7 +72,7 @@ void NcclCommunicator::all_reduce_sum(torch::Tensor& tensor) {
              "ncclAllReduce");
   // Tensors used on another stream must not be reused by the caching allocator early.
   tensor.record_stream(stream_);
-  compute_waits_for_nccl();
+  return std::make_unique<Pending>(this);
 }
 
 torch::Tensor NcclCommunicator::all_gather_rows(const torch::Tensor& local, const std::vector<std::int64_t>& rows) {

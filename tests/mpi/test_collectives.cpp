@@ -113,6 +113,29 @@ TEST(Collectives, GradientBucketsSumOddSizedParameters) {
   EXPECT_FALSE(buckets.all_finite());
 }
 
+TEST(Collectives, GradientBucketsStartedDuringBackwardSumLikeAfterIt) {
+  auto comm = world();
+  std::vector<torch::Tensor> params;
+  for (int64_t size : {7, 1, 13, 130, 3, 29, 11}) params.push_back(torch::randn({size}).requires_grad_(true));
+  dist::GradientBuckets buckets(params, /*bucket_bytes=*/120);
+  buckets.overlap_with_backward(comm);
+  for (int repeat = 0; repeat < 3; ++repeat) {
+    buckets.zero();
+    // Parameter 4 is used twice (its AccumulateGrad still runs once); parameter 6 not at all.
+    torch::Tensor loss = (comm.rank() + 1.0) * 5.0 * params[4].sum();
+    for (size_t k = 0; k < 6; ++k) loss = loss + (comm.rank() + 1.0) * (k + 1.0) * params[k].sum();
+    loss.backward();
+    buckets.all_reduce(comm);
+    const double rank_sum = comm.size() * (comm.size() + 1) / 2.0;
+    for (size_t k = 0; k < 6; ++k) {
+      const double expected = rank_sum * ((k + 1.0) + (k == 4 ? 5.0 : 0.0));
+      EXPECT_TRUE(torch::allclose(params[k].grad(), torch::full_like(params[k], expected)))
+          << "parameter " << k << ", repeat " << repeat;
+    }
+    EXPECT_TRUE(torch::all(params[6].grad() == 0).item<bool>());
+  }
+}
+
 TEST(Collectives, SynchronizedBatchNormEqualsBatchNormOfTheGlobalBatch) {
   auto comm = world();
   const int64_t total = 5;
