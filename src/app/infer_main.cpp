@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
     settings.loss_type = c.inference.loss_type;
     settings.n_samples = c.inference.n_samples;
     settings.chunk = std::max(1, args["chunk"].as<int>());
+    settings.progress_seconds = c.progress_seconds;
     load_weights(weights_path(args, c), *model, *s.comm, settings, s.rank0());
     if (args.count("input")) return run_input(args, *model, s, settings);
 

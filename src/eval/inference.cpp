@@ -1,6 +1,7 @@
 #include "eval/inference.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "io/sequence_picture.h"
 #include "model/losses.h"
 #include "data/sample_rng.h"
+#include "io/progress.h"
 
 namespace cdae::eval {
 
@@ -101,7 +103,19 @@ ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Co
   ClassResult result;
   // Chunks of world*chunk samples: each rank scores its share of a chunk.
   const std::int64_t chunk_global = settings.chunk * world;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
   for (std::int64_t begin = 0; begin < settings.n_samples; begin += chunk_global) {
+    const auto now = std::chrono::steady_clock::now();
+    if (rank0 && begin > 0 && std::chrono::duration<double>(now - last_report).count() >= settings.progress_seconds) {
+      last_report = now;
+      const double elapsed = std::chrono::duration<double>(now - started).count();
+      const double rate = begin / elapsed;
+      std::printf("# progress: class %s: %lld/%lld samples, %.1f samples/s, ETA %s\n", spec.label.c_str(),
+                   static_cast<long long>(begin), static_cast<long long>(settings.n_samples), rate,
+                   io::format_duration((settings.n_samples - begin) / rate).c_str());
+      std::fflush(stdout);
+    }
     const std::int64_t count = std::min(chunk_global, settings.n_samples - begin);
     auto shard = data::even_shard(count, rank, world);
     const auto rows = data::shard_sizes(count, world);

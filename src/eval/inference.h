@@ -27,6 +27,7 @@ struct InferenceSettings {
   std::string loss_type = "mse";
   std::int64_t n_samples = 1000;
   std::int64_t chunk = 64;  // sequences per rank per forward pass
+  double progress_seconds = 10;  // between progress lines of long evaluations (rank 0)
   torch::Tensor normal_centroid, defect_centroid;  // optional, for latent distances
 };
 

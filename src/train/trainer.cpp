@@ -373,7 +373,7 @@ void Trainer::write_outputs(std::int64_t epoch, const EpochLosses& l, bool new_b
 
 int Trainer::run() {
   restore();
-  ProgressMeter progress(state_.epoch + 1, config_.progress_seconds);
+  io::ProgressMeter progress(state_.epoch + 1, config_.progress_seconds);
   const auto samples = [&] {
     return static_cast<std::int64_t>(config_.batch_size_train + config_.contrastive.n_outliers);
   };

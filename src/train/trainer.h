@@ -11,7 +11,7 @@
 #include "train/adam.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
-#include "train/progress.h"
+#include "io/progress.h"
 
 namespace cdae::train {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-namespace cdae::train {
+namespace cdae::io {
 
 class ProgressMeter {
  public:
@@ -24,4 +24,4 @@ class ProgressMeter {
 
 std::string format_duration(double seconds);  // "1h02m03s", "4m05s", "12s"
 
-}  // namespace cdae::train
+}  // namespace cdae::io

@@ -1,8 +1,8 @@
-#include "train/progress.h"
+#include "io/progress.h"
 
 #include <cstdio>
 
-namespace cdae::train {
+namespace cdae::io {
 
 ProgressMeter::ProgressMeter(std::int64_t first_epoch, double interval_seconds)
     : start_(Clock::now()), last_(start_), first_epoch_(first_epoch), interval_(interval_seconds) {}
@@ -40,4 +40,4 @@ std::string format_duration(double seconds) {
   return text;
 }
 
-}  // namespace cdae::train
+}  // namespace cdae::io
