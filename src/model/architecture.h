@@ -29,6 +29,10 @@ struct Architecture {
   std::array<ConvSpec, 3> encoder;  // Conv3d layers of the spatial encoder
   std::array<int, 3> lstm_hidden;   // ConvLSTM 1..3; the second one's output is the latent
   std::array<ConvSpec, 3> decoder;  // ConvTranspose3d layers of the spatial decoder
+  // How frame-by-frame layers (temporal kernel 1) are computed: as Conv3d, or
+  // as im2col + GEMM (model/frame_conv.h). The same function and parameters,
+  // so it is not part of the JSON form.
+  bool im2col_frame_convs = false;
 
   // (T, H, W) after each encoder layer; the last one is what the ConvLSTMs see.
   std::vector<Triple> encoder_sizes() const;

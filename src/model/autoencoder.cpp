@@ -1,5 +1,7 @@
 #include "model/autoencoder.h"
 
+#include "model/frame_conv.h"
+
 namespace cdae::model {
 
 namespace {
@@ -28,23 +30,38 @@ std::pair<torch::Tensor, torch::Tensor> TemporalEncoderDecoderImpl::forward(cons
 
 SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture& a) : architecture(a) {
   const auto& e = a.encoder;
+  const auto& d = a.decoder;
   input_norm = InputBatchNorm(a.in_channels);
+  // Layers are made one statement at a time, so the default initialisation
+  // draws from the random generator in layer order (the order of arguments
+  // to a constructor is unspecified in C++).
   // Indices 0..7 as in the reference's nn.Sequential: BN, conv, ReLU, dropout, conv, ReLU, conv, ReLU.
-  spatial_encoder = register_module(
-      "spatial_encoder",
-      torch::nn::Sequential(input_norm, torch::nn::Conv3d(conv_options(a.in_channels, e[0])), torch::nn::ReLU(),
-                            torch::nn::Dropout(a.dropout), torch::nn::Conv3d(conv_options(e[0].out_channels, e[1])),
-                            torch::nn::ReLU(), torch::nn::Conv3d(conv_options(e[1].out_channels, e[2])),
-                            torch::nn::ReLU()));
+  torch::nn::Sequential encoder;
+  encoder->push_back(input_norm);
+  if (a.im2col_frame_convs && is_framewise(e[0]))
+    encoder->push_back(FrameConv3d(a.in_channels, e[0]));
+  else
+    encoder->push_back(torch::nn::Conv3d(conv_options(a.in_channels, e[0])));
+  encoder->push_back(torch::nn::ReLU());
+  encoder->push_back(torch::nn::Dropout(a.dropout));
+  encoder->push_back(torch::nn::Conv3d(conv_options(e[0].out_channels, e[1])));
+  encoder->push_back(torch::nn::ReLU());
+  encoder->push_back(torch::nn::Conv3d(conv_options(e[1].out_channels, e[2])));
+  encoder->push_back(torch::nn::ReLU());
+  spatial_encoder = register_module("spatial_encoder", encoder);
   temporal_encoder_decoder = register_module("temporal_encoder_decoder",
                                              TemporalEncoderDecoder(e[2].out_channels, a.lstm_hidden));
-  const auto& d = a.decoder;
-  spatial_decoder = register_module(
-      "spatial_decoder",
-      torch::nn::Sequential(torch::nn::ConvTranspose3d(deconv_options(a.lstm_hidden[2], d[0])), torch::nn::ReLU(),
-                            torch::nn::ConvTranspose3d(deconv_options(d[0].out_channels, d[1])), torch::nn::ReLU(),
-                            torch::nn::ConvTranspose3d(deconv_options(d[1].out_channels, d[2])),
-                            torch::nn::ReLU()));
+  torch::nn::Sequential decoder;
+  decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(a.lstm_hidden[2], d[0])));
+  decoder->push_back(torch::nn::ReLU());
+  decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(d[0].out_channels, d[1])));
+  decoder->push_back(torch::nn::ReLU());
+  if (a.im2col_frame_convs && is_framewise(d[2]))
+    decoder->push_back(FrameConvTranspose3d(d[1].out_channels, d[2]));
+  else
+    decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(d[1].out_channels, d[2])));
+  decoder->push_back(torch::nn::ReLU());
+  spatial_decoder = register_module("spatial_decoder", decoder);
 }
 
 AutoencoderOutput SpatioTemporalAutoencoderImpl::forward(const torch::Tensor& x) {

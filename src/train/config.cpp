@@ -37,7 +37,7 @@ json default_config_json() {
       {"seed", c.seed},
       {"device", c.device},
       {"precision", c.precision},
-      {"model", {{"preset", c.model.preset}, {"dropout", c.model.dropout}}},
+      {"model", {{"preset", c.model.preset}, {"dropout", c.model.dropout}, {"frame_convs", c.model.frame_convs}}},
       {"data", {{"image", c.data.image}}},
       {"dist", {{"backend", c.dist.backend}, {"bucket_mb", c.dist.bucket_mb}}},
       {"checkpoint_every", c.checkpoint_every},
@@ -132,7 +132,9 @@ bool as_bool(const json& v) { return v.is_boolean() ? v.get<bool>() : (v == "Tru
 }  // namespace
 
 model::Architecture Config::architecture() const {
-  return model::make_preset(model.preset, n_channels, seqlen, height, width, model.dropout);
+  auto a = model::make_preset(model.preset, n_channels, seqlen, height, width, model.dropout);
+  a.im2col_frame_convs = model.frame_convs == "im2col";
+  return a;
 }
 
 Config parse_config(const json& user) {
@@ -166,6 +168,7 @@ Config parse_config(const json& user) {
   c.precision = j["precision"];
   c.model.preset = j["model"]["preset"];
   c.model.dropout = j["model"]["dropout"];
+  c.model.frame_convs = j["model"]["frame_convs"];
   c.data.image = j["data"]["image"];
   c.dist.backend = j["dist"]["backend"];
   c.dist.bucket_mb = j["dist"]["bucket_mb"];
@@ -201,6 +204,7 @@ Config parse_config(const json& user) {
   require_one_of("precision", c.precision, {"fp32", "tf32", "bf16", "fp64"});
   require_one_of("model.preset", c.model.preset, model::preset_names());
   require(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout, "0 <= p < 1");
+  require_one_of("model.frame_convs", c.model.frame_convs, {"conv3d", "im2col"});
   require_one_of("dist.backend", c.dist.backend, {"auto", "mpi", "nccl"});
   require(c.dist.bucket_mb > 0 && c.dist.bucket_mb <= 4096, "dist.bucket_mb", c.dist.bucket_mb, "0 < MB <= 4096");
   require(c.checkpoint_every >= 1, "checkpoint_every", c.checkpoint_every, ">= 1");

@@ -52,6 +52,7 @@ struct Config {
   struct Model {
     std::string preset = "seed";
     double dropout = 0.5;
+    std::string frame_convs = "conv3d";  // conv3d | im2col: how the one-frame layers are computed
   } model;
   struct Data {
     std::string image;  // PNG path; empty = the built-in coin

@@ -1,0 +1,35 @@
+// The one-channel layers of the autoencoder, Conv3d(1 -> 128, k = (1, 13, 13))
+// and ConvTranspose3d(128 -> 1, same kernel), act on each frame separately.
+// As cuDNN runs them they do not use the GPU's matrix units (55 ms each of a
+// 178 ms bf16 step in SEED-MODEL.md); written as im2col + one GEMM over all
+// frames they do. Same parameters (names, shapes, default initialisation) and
+// the same function as the plain layers, which a test checks.
+#pragma once
+#include <torch/torch.h>
+
+#include "model/architecture.h"
+
+namespace cdae::model {
+
+// Conv3d with kernel (1, kh, kw), stride (1, sh, sw), no padding.
+struct FrameConv3dImpl : torch::nn::Module {
+  FrameConv3dImpl(int in_channels, const ConvSpec& spec);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
+  ConvSpec spec;
+  torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out)
+};
+TORCH_MODULE(FrameConv3d);
+
+// ConvTranspose3d with kernel (1, kh, kw), stride (1, sh, sw), no padding.
+struct FrameConvTranspose3dImpl : torch::nn::Module {
+  FrameConvTranspose3dImpl(int in_channels, const ConvSpec& spec);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
+  ConvSpec spec;
+  torch::Tensor weight, bias;  // (in, out, 1, kh, kw), (out)
+};
+TORCH_MODULE(FrameConvTranspose3d);
+
+// True when a layer works frame by frame (temporal kernel and stride 1).
+inline bool is_framewise(const ConvSpec& s) { return s.kernel[0] == 1 && s.stride[0] == 1; }
+
+}  // namespace cdae::model
