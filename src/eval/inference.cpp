@@ -70,11 +70,6 @@ Scored score(model::SpatioTemporalAutoencoderImpl& model, const torch::Tensor& i
   return {model::per_sample_loss(sse, seqlen, loss_type).to(torch::kFloat64), recon, out.latent.to(torch::kFloat32)};
 }
 
-std::vector<double> to_vector(const torch::Tensor& t) {
-  const auto c = t.to(torch::kCPU, torch::kFloat64).contiguous();
-  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
-}
-
 // input, recon: one channel of one sample, (T, H, W).
 void write_sample_picture(const std::string& dir, std::int64_t index, double loss, const torch::Tensor& input,
                           const torch::Tensor& recon) {

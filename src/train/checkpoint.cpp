@@ -177,7 +177,7 @@ TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAuto
 std::optional<TrainingState> load_checkpoint_with_fallback(const std::string& path,
                                                            model::SpatioTemporalAutoencoderImpl& model,
                                                            Adam* adam, std::string* loaded_from) {
-  for (const std::string candidate : {path, path + ".prev"}) {
+  for (const std::string& candidate : {path, path + ".prev"}) {
     if (!std::filesystem::exists(candidate)) continue;
     try {
       auto state = load_checkpoint(candidate, model, adam);
