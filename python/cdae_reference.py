@@ -19,11 +19,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# Preset tables. The C++ src/model/presets.cpp is the source of truth; keep in sync.
+# Preset tables. The C++ src/model/architecture.cpp is the source of truth; keep in sync.
+# lstm_norm "layer": GroupNorm(1, C) in front of every ConvLSTM (norm_1..3);
+# output "sigmoid" instead of the reference's final ReLU.
 PRESETS = {
     "seed": {
         "preset": "seed", "in_channels": 1, "seqlen": 21, "height": 101, "width": 101,
-        "dropout": 0.5,
+        "dropout": 0.5, "lstm_norm": "none", "output": "relu",
         "encoder": [{"out": 128, "kernel": [1, 13, 13], "stride": [1, 2, 2]},
                     {"out": 64, "kernel": [5, 5, 5], "stride": [3, 2, 2]},
                     {"out": 64, "kernel": [5, 11, 11], "stride": [2, 2, 2]}],
@@ -34,7 +36,7 @@ PRESETS = {
     },
     "small": {
         "preset": "small", "in_channels": 1, "seqlen": 21, "height": 37, "width": 37,
-        "dropout": 0.5,
+        "dropout": 0.5, "lstm_norm": "layer", "output": "sigmoid",
         "encoder": [{"out": 8, "kernel": [1, 5, 5], "stride": [1, 2, 2]},
                     {"out": 8, "kernel": [5, 5, 5], "stride": [3, 2, 2]},
                     {"out": 8, "kernel": [5, 5, 5], "stride": [2, 2, 2]}],
@@ -43,6 +45,19 @@ PRESETS = {
                     {"out": 8, "kernel": [5, 5, 5], "stride": [4, 2, 2]},
                     {"out": 1, "kernel": [1, 5, 5], "stride": [1, 2, 2]}],
     },
+}
+
+
+PRESETS["cpu"] = {
+    "preset": "cpu", "in_channels": 1, "seqlen": 21, "height": 49, "width": 49,
+    "dropout": 0.5, "lstm_norm": "layer", "output": "sigmoid",
+    "encoder": [{"out": 16, "kernel": [1, 5, 5], "stride": [1, 2, 2]},
+                {"out": 32, "kernel": [5, 5, 5], "stride": [3, 2, 2]},
+                {"out": 32, "kernel": [5, 4, 4], "stride": [2, 2, 2]}],
+    "lstm": [32, 16, 32],
+    "decoder": [{"out": 32, "kernel": [5, 4, 4], "stride": [2, 2, 2]},
+                {"out": 16, "kernel": [5, 5, 5], "stride": [4, 2, 2]},
+                {"out": 1, "kernel": [1, 5, 5], "stride": [1, 2, 2]}],
 }
 
 
@@ -88,15 +103,28 @@ class ConvLSTM(nn.Module):
 
 
 class TemporalEncoderDecoder(nn.Module):
-    def __init__(self, in_ch, lstm):
+    def __init__(self, in_ch, lstm, layer_norms=False):
         super().__init__()
+        self.layer_norms = layer_norms
+        if layer_norms:
+            self.norm_1 = nn.GroupNorm(1, in_ch)
         self.convlstm_1 = ConvLSTM(in_ch, lstm[0])
+        if layer_norms:
+            self.norm_2 = nn.GroupNorm(1, lstm[0])
         self.convlstm_2 = ConvLSTM(lstm[0], lstm[1])
+        if layer_norms:
+            self.norm_3 = nn.GroupNorm(1, lstm[1])
         self.convlstm_3 = ConvLSTM(lstm[1], lstm[2])
 
+    def _norm(self, k, x):
+        if not self.layer_norms:
+            return x
+        n, t = x.shape[:2]
+        return getattr(self, "norm_%d" % k)(x.flatten(0, 1)).unflatten(0, (n, t))
+
     def forward(self, x):
-        latent = self.convlstm_2(self.convlstm_1(x))
-        return self.convlstm_3(latent), latent
+        latent = self.convlstm_2(self._norm(2, self.convlstm_1(self._norm(1, x))))
+        return self.convlstm_3(self._norm(3, latent)), latent
 
 
 class CDAE(nn.Module):
@@ -113,11 +141,13 @@ class CDAE(nn.Module):
             conv(c, e[0]), nn.ReLU(), nn.Dropout(arch.get("dropout", 0.5)),
             conv(e[0]["out"], e[1]), nn.ReLU(),
             conv(e[1]["out"], e[2]), nn.ReLU())
-        self.temporal_encoder_decoder = TemporalEncoderDecoder(e[2]["out"], arch["lstm"])
+        self.temporal_encoder_decoder = TemporalEncoderDecoder(
+            e[2]["out"], arch["lstm"], arch.get("lstm_norm", "none") == "layer")
         self.spatial_decoder = nn.Sequential(
             deconv(arch["lstm"][2], d[0]), nn.ReLU(),
             deconv(d[0]["out"], d[1]), nn.ReLU(),
-            deconv(d[1]["out"], d[2]), nn.ReLU())
+            deconv(d[1]["out"], d[2]),
+            nn.Sigmoid() if arch.get("output", "relu") == "sigmoid" else nn.ReLU())
 
     def forward(self, x):
         z = self.spatial_encoder(x).permute(0, 2, 1, 3, 4)        # (N,T,C,H,W)
@@ -242,6 +272,27 @@ def contrastive_loss(x, y):
     d_xx = _pairwise_distance(x, x).sum() / (n * (n - 1) / 2)
     d_xy = _pairwise_distance(x, y).sum() / (n * m)
     return d_xx - d_xy
+
+
+def margin_loss(x, y, margin, to_every_normal=False):
+    """Hinge on RMS-per-element distances: mean relu(margin - d) from the normal
+    centroid (or from every normal latent) to each defect."""
+    x, y = x.flatten(1), y.flatten(1)
+    base = x if to_every_normal else x.mean(0, keepdim=True)
+    return torch.relu(margin - _pairwise_distance(base, y) / math.sqrt(x.shape[1])).mean()
+
+
+def infonce_loss(x, y, temperature):
+    """Supervised InfoNCE with normal anchors: positives the other normals,
+    negatives the defects, cosine similarities / temperature."""
+    x, y = x.flatten(1), y.flatten(1)
+    n = x.shape[0]
+    z = F.normalize(torch.cat([x, y]), dim=1)
+    s = z[:n] @ z.t() / temperature
+    self_mask = torch.eye(n, z.shape[0], dtype=torch.bool)
+    lse = torch.logsumexp(s.masked_fill(self_mask, float("-inf")), dim=1)
+    pos = s[:, :n].masked_fill(self_mask[:, :n], 0.0).sum(1) / (n - 1)
+    return (lse - pos).mean()
 
 
 def main(argv):

@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
           rank, world);
       const auto t1 = now();
       buckets.zero();
-      auto losses = train::batch_losses(*model, comm, batch, c.loss_type, c.seqlen, c.precision);
+      auto losses = train::batch_losses(*model, comm, batch, train::loss_settings(c));
       const auto t2 = now();
       losses.objective.backward();
       const auto t3 = now();
@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
             generator, {c.seed, epoch, data::Stream::val_normal, {c.dtheta, false}, c.batch_size_val,
                         data::Stream::val_defect, {c.contrastive.dtheta, false}, c.contrastive.n_outliers_val, c.seqlen},
             rank, world);
-        auto v = train::batch_losses(*model, comm, val, c.loss_type, c.seqlen, c.precision);
+        auto v = train::batch_losses(*model, comm, val, train::loss_settings(c));
         comm.all_reduce_sum(v.contributions);
         (void)v.contributions.cpu();  // the trainer reads the losses every epoch too
       }

@@ -11,6 +11,7 @@
 
 #include <cxxopts.hpp>
 
+#include "app/host_memory.h"
 #include "dist/world.h"
 #include "train/config.h"
 #include "train/precision.h"
@@ -66,6 +67,7 @@ inline bool start_session(cxxopts::Options& options, int argc, char** argv, cxxo
 // Runs `body` with MPI set up; any exception ends every rank of the job with
 // this rank's message and a non-zero status.
 inline int run_main(int argc, char** argv, const std::function<int()>& body) {
+  keep_freed_host_memory();
   dist::MpiSession mpi(&argc, &argv);
   try {
     return body();

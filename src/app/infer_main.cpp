@@ -101,8 +101,8 @@ int main(int argc, char** argv) {
     options.add_options()
         ("w,weights", "Checkpoint to evaluate (default: inference.weights; a reference 'best.pth' means best.h5)",
          cxxopts::value<std::string>())
-        ("classes", "Evaluate every class in one run: --classes alone for normal, defect, 1.9, 1.0, 0, -2, 3, "
-                    "random; or --classes=LIST, e.g. --classes=2.0,2.1,random",
+        ("classes", "Evaluate every class in one run: --classes alone for normal, defect, 2.1, 1.9, 1.0, 0, -2, "
+                    "3, random; or --classes=LIST, e.g. --classes=2.0,2.1,random",
          cxxopts::value<std::string>()->implicit_value("default"))
         ("pictures", "With --classes: pictures of the first N and the N worst samples per class",
          cxxopts::value<int>()->default_value("4"))
@@ -130,7 +130,15 @@ int main(int argc, char** argv) {
     const data::RotationSequenceGenerator generator(data::source_image(c.data.image, c.height, c.width), c.n_channels,
                                                     s.placement.device);
     const std::string results = c.inference.results;
-    if (s.rank0()) io::ensure_writable_directory(results);
+    // Pictures of an earlier run would mix with this run's: clear them (only them).
+    auto prepare_folder = [&](const std::string& folder) {
+      if (!s.rank0()) return;
+      io::ensure_writable_directory(folder);
+      if (const int removed = eval::remove_sample_pictures(folder))
+        std::cout << "# removed " << removed << " per-sample pictures of an earlier run from " << folder << std::endl;
+    };
+    if (!args.count("classes")) prepare_folder(results);
+    else if (s.rank0()) io::ensure_writable_directory(results);
 
     if (!args.count("classes")) {
       // The reference: one class, a picture and a line per sample, hist.dat.
@@ -149,7 +157,9 @@ int main(int argc, char** argv) {
     std::string list = args["classes"].as<std::string>();
     const std::string normal_label = c.json["dtheta"].dump();
     const std::string defect_label = c.json["contrastive_loss"]["dtheta"].dump();
-    if (list == "default") list = normal_label + "," + defect_label + ",1.9,1.0,0,-2,3,random";
+    // The normal class, the defect, then the reference's other classes (a
+    // defect that is one of them is listed once).
+    if (list == "default") list = normal_label + "," + defect_label + ",2.1,1.9,1.0,0,-2,3,random";
     std::vector<eval::ClassSpec> specs;
     for (auto& spec : eval::parse_classes(list)) {
       bool seen = false;  // 2.0 and 2 are the same class
@@ -163,7 +173,7 @@ int main(int argc, char** argv) {
     std::vector<eval::ClassScores> scores;
     for (const auto& spec : specs) {
       const auto folder = (std::filesystem::path(results) / eval::class_folder(spec.label)).string();
-      if (s.rank0()) io::ensure_writable_directory(folder);
+      prepare_folder(folder);
       const int k = args["pictures"].as<int>();
       const auto r = eval::evaluate_class(*model, *s.comm, generator, spec, settings, folder, {false, k, k}, false);
       scores.push_back({spec.label, r.losses, r.angle0, r.dist_normal, r.dist_defect});

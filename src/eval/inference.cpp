@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <numeric>
+#include <regex>
 #include <sstream>
 
 #include "io/sequence_picture.h"
@@ -86,6 +87,16 @@ torch::Tensor distances_to(const torch::Tensor& latents, const torch::Tensor& ce
 }
 
 }  // namespace
+
+int remove_sample_pictures(const std::string& dir) {
+  static const std::regex picture(R"(^[0-9]{6}_-?([0-9]+\.[0-9]{5}|nan|inf)\.png$)");
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.is_regular_file() && std::regex_match(entry.path().filename().string(), picture))
+      removed += std::filesystem::remove(entry.path(), ec) ? 1 : 0;
+  return removed;
+}
 
 ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
                            const data::RotationSequenceGenerator& generator, const ClassSpec& spec,

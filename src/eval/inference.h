@@ -45,6 +45,12 @@ struct PicturePolicy {
   int first = 0, worst = 0;
 };
 
+// Removes the per-sample pictures an earlier run wrote into `dir`
+// (`{index:06d}_{loss}.png`, nothing else), so that the folder shows this
+// run's samples only, as the reference's fresh results folder does. Returns
+// how many were removed.
+int remove_sample_pictures(const std::string& dir);
+
 // Evaluates n_samples sequences of one class; rank 0 writes the pictures
 // `{index:06d}_{loss:.5f}.png` into picture_dir (if not empty) and, when
 // print_lines, the reference line per sample. Every rank returns the results.

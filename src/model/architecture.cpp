@@ -2,6 +2,7 @@
 
 #include <sstream>
 #include <stdexcept>
+#include <tuple>
 
 namespace cdae::model {
 
@@ -96,7 +97,7 @@ std::string Architecture::size_problem() const {
 nlohmann::json Architecture::to_json() const {
   nlohmann::json j = {{"preset", preset},       {"in_channels", in_channels}, {"seqlen", seqlen},
                       {"height", height},       {"width", width},             {"dropout", dropout},
-                      {"lstm", lstm_hidden}};
+                      {"lstm", lstm_hidden},        {"lstm_norm", lstm_norm},     {"output", output}};
   for (const auto& l : encoder) j["encoder"].push_back(spec_json(l));
   for (const auto& l : decoder) j["decoder"].push_back(spec_json(l));
   return j;
@@ -111,6 +112,9 @@ Architecture Architecture::from_json(const nlohmann::json& j) {
   a.width = j.at("width").get<int>();
   a.dropout = j.at("dropout").get<double>();
   a.lstm_hidden = j.at("lstm").get<std::array<int, 3>>();
+  // Checkpoints written before these options existed hold the reference's choice.
+  a.lstm_norm = j.value("lstm_norm", std::string("none"));
+  a.output = j.value("output", std::string("relu"));
   for (int i = 0; i < 3; ++i) {
     a.encoder[i] = spec_from(j.at("encoder").at(i));
     a.decoder[i] = spec_from(j.at("decoder").at(i));
@@ -118,7 +122,22 @@ Architecture Architecture::from_json(const nlohmann::json& j) {
   return a;
 }
 
-std::vector<std::string> preset_names() { return {"seed", "small"}; }
+std::vector<std::string> preset_names() { return {"seed", "cpu", "small"}; }
+
+std::pair<std::string, std::string> preset_defaults(const std::string& name) {
+  if (name == "seed") return {"none", "relu"};
+  return {"layer", "sigmoid"};
+}
+
+const std::vector<std::string>& lstm_norm_names() {
+  static const std::vector<std::string> names{"none", "layer"};
+  return names;
+}
+
+const std::vector<std::string>& output_names() {
+  static const std::vector<std::string> names{"relu", "sigmoid"};
+  return names;
+}
 
 Architecture make_preset(const std::string& name, int in_channels, int seqlen, int height, int width,
                          double dropout) {
@@ -129,12 +148,19 @@ Architecture make_preset(const std::string& name, int in_channels, int seqlen, i
   a.height = height;
   a.width = width;
   a.dropout = dropout;
+  std::tie(a.lstm_norm, a.output) = preset_defaults(name);
   if (name == "seed") {
     a.encoder = {ConvSpec{128, {1, 13, 13}, {1, 2, 2}}, ConvSpec{64, {5, 5, 5}, {3, 2, 2}},
                  ConvSpec{64, {5, 11, 11}, {2, 2, 2}}};
     a.lstm_hidden = {64, 32, 64};
     a.decoder = {ConvSpec{64, {5, 11, 11}, {2, 2, 2}}, ConvSpec{128, {5, 5, 5}, {4, 2, 2}},
                  ConvSpec{in_channels, {1, 13, 13}, {1, 2, 2}}};
+  } else if (name == "cpu") {
+    a.encoder = {ConvSpec{16, {1, 5, 5}, {1, 2, 2}}, ConvSpec{32, {5, 5, 5}, {3, 2, 2}},
+                 ConvSpec{32, {5, 4, 4}, {2, 2, 2}}};
+    a.lstm_hidden = {32, 16, 32};
+    a.decoder = {ConvSpec{32, {5, 4, 4}, {2, 2, 2}}, ConvSpec{16, {5, 5, 5}, {4, 2, 2}},
+                 ConvSpec{in_channels, {1, 5, 5}, {1, 2, 2}}};
   } else if (name == "small") {
     a.encoder = {ConvSpec{8, {1, 5, 5}, {1, 2, 2}}, ConvSpec{8, {5, 5, 5}, {3, 2, 2}},
                  ConvSpec{8, {5, 5, 5}, {2, 2, 2}}};

@@ -29,10 +29,25 @@ struct Architecture {
   std::array<ConvSpec, 3> encoder;  // Conv3d layers of the spatial encoder
   std::array<int, 3> lstm_hidden;   // ConvLSTM 1..3; the second one's output is the latent
   std::array<ConvSpec, 3> decoder;  // ConvTranspose3d layers of the spatial decoder
-  // How frame-by-frame layers (temporal kernel 1) are computed: as Conv3d, or
-  // as im2col + GEMM (model/frame_conv.h). The same function and parameters,
+  // How the frame-by-frame layers (temporal kernel 1) are computed: "conv3d"
+  // (the plain layers), "im2col" (im2col + GEMM, both layers) or "conv2d" (the
+  // encoder's as a 2-D convolution over frames; the decoder's as the other
+  // transposed convolutions). Same function and parameters (model/frame_conv.h),
   // so it is not part of the JSON form.
-  bool im2col_frame_convs = false;
+  std::string frame_convs = "conv2d";
+  // The other transposed convolutions: by convolution kernels (model/conv_transpose.h,
+  // fast on CPUs) or as torch::nn::ConvTranspose3d. Same function and parameters.
+  bool native_deconvs = false;
+  // Outside the reference (the seed preset keeps "none" and "relu"):
+  // lstm_norm "layer" puts a layer norm (GroupNorm with one group: statistics
+  // over channels and pixels of each sample and frame, per-channel scale and
+  // shift) in front of every ConvLSTM, so that the encoder's output cannot
+  // saturate the gates and the latent keeps depending on the input.
+  // output "sigmoid" ends the decoder in a sigmoid instead of a ReLU: frames
+  // are in [0, 1], and a sigmoid cannot die (a ReLU inactive at every pixel
+  // passes no gradient and the model never learns).
+  std::string lstm_norm = "none";  // none | layer
+  std::string output = "relu";     // relu | sigmoid
 
   // (T, H, W) after each encoder layer; the last one is what the ConvLSTMs see.
   std::vector<Triple> encoder_sizes() const;
@@ -50,9 +65,16 @@ struct Architecture {
 };
 
 // "seed": the reference architecture (101x101x21 frames, 7,675,203 parameters
-// for one channel). "small": the same layer structure with 8-channel layers and
-// 5x5 kernels on 37x37 frames, for tests that must run in seconds on a CPU.
+// for one channel). "cpu": the same layer structure at CPU scale (49x49
+// frames, 16/32-channel layers, a 256-value latent) with a layer norm in front
+// of every ConvLSTM and a sigmoid output: it learns motion in CPU-minutes.
+// "small": 8-channel layers and 5x5 kernels on 37x37 frames, for tests that
+// must run in seconds on a CPU (also with the layer norms and the sigmoid).
 std::vector<std::string> preset_names();
+// The preset's own lstm_norm and output (what "auto" means in a config).
+std::pair<std::string, std::string> preset_defaults(const std::string& name);
+const std::vector<std::string>& lstm_norm_names();
+const std::vector<std::string>& output_names();
 // Throws std::invalid_argument listing the presets if `name` is unknown.
 Architecture make_preset(const std::string& name, int in_channels, int seqlen, int height, int width,
                          double dropout);

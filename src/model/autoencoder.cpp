@@ -1,5 +1,6 @@
 #include "model/autoencoder.h"
 
+#include "model/conv_transpose.h"
 #include "model/frame_conv.h"
 
 namespace cdae::model {
@@ -17,15 +18,30 @@ torch::nn::ConvTranspose3dOptions deconv_options(int in, const ConvSpec& s) {
 
 }  // namespace
 
-TemporalEncoderDecoderImpl::TemporalEncoderDecoderImpl(int input_channels, const std::array<int, 3>& hidden) {
+TemporalEncoderDecoderImpl::TemporalEncoderDecoderImpl(int input_channels, const std::array<int, 3>& hidden,
+                                                       bool layer_norms) {
+  if (layer_norms) norm_1 = register_module("norm_1", torch::nn::GroupNorm(1, input_channels));
   convlstm_1 = register_module("convlstm_1", ConvLSTM(input_channels, hidden[0]));
+  if (layer_norms) norm_2 = register_module("norm_2", torch::nn::GroupNorm(1, hidden[0]));
   convlstm_2 = register_module("convlstm_2", ConvLSTM(hidden[0], hidden[1]));
+  if (layer_norms) norm_3 = register_module("norm_3", torch::nn::GroupNorm(1, hidden[1]));
   convlstm_3 = register_module("convlstm_3", ConvLSTM(hidden[1], hidden[2]));
 }
 
+namespace {
+// GroupNorm works on (N, C, ...): fold time into the batch, so each frame of
+// each sample is normalised on its own.
+torch::Tensor normalise_frames(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
+  if (!norm) return x;
+  const auto s = x.sizes();
+  return norm->forward(x.reshape({s[0] * s[1], s[2], s[3], s[4]})).reshape(s);
+}
+}  // namespace
+
 std::pair<torch::Tensor, torch::Tensor> TemporalEncoderDecoderImpl::forward(const torch::Tensor& x) {
-  auto latent = convlstm_2->forward(convlstm_1->forward(x));
-  return {convlstm_3->forward(latent), latent};
+  const auto hidden = convlstm_1->forward(normalise_frames(norm_1, x));
+  const auto latent = convlstm_2->forward(normalise_frames(norm_2, hidden));
+  return {convlstm_3->forward(normalise_frames(norm_3, latent)), latent};
 }
 
 SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture& a) : architecture(a) {
@@ -38,8 +54,10 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   // Indices 0..7 as in the reference's nn.Sequential: BN, conv, ReLU, dropout, conv, ReLU, conv, ReLU.
   torch::nn::Sequential encoder;
   encoder->push_back(input_norm);
-  if (a.im2col_frame_convs && is_framewise(e[0]))
+  if (a.frame_convs == "im2col" && is_framewise(e[0]))
     encoder->push_back(FrameConv3d(a.in_channels, e[0]));
+  else if (a.frame_convs == "conv2d" && is_framewise(e[0]))
+    encoder->push_back(FrameConv2d(a.in_channels, e[0]));
   else
     encoder->push_back(torch::nn::Conv3d(conv_options(a.in_channels, e[0])));
   encoder->push_back(torch::nn::ReLU());
@@ -50,17 +68,27 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   encoder->push_back(torch::nn::ReLU());
   spatial_encoder = register_module("spatial_encoder", encoder);
   temporal_encoder_decoder = register_module("temporal_encoder_decoder",
-                                             TemporalEncoderDecoder(e[2].out_channels, a.lstm_hidden));
+                                             TemporalEncoderDecoder(e[2].out_channels, a.lstm_hidden,
+                                                                    a.lstm_norm == "layer"));
   torch::nn::Sequential decoder;
-  decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(a.lstm_hidden[2], d[0])));
+  auto push_deconv = [&](int in, const ConvSpec& spec) {
+    if (a.native_deconvs)
+      decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(in, spec)));
+    else
+      decoder->push_back(ConvTranspose3dByConvKernels(in, spec));
+  };
+  push_deconv(a.lstm_hidden[2], d[0]);
   decoder->push_back(torch::nn::ReLU());
-  decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(d[0].out_channels, d[1])));
+  push_deconv(d[0].out_channels, d[1]);
   decoder->push_back(torch::nn::ReLU());
-  if (a.im2col_frame_convs && is_framewise(d[2]))
+  if (a.frame_convs == "im2col" && is_framewise(d[2]))
     decoder->push_back(FrameConvTranspose3d(d[1].out_channels, d[2]));
   else
-    decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(d[1].out_channels, d[2])));
-  decoder->push_back(torch::nn::ReLU());
+    push_deconv(d[1].out_channels, d[2]);
+  if (a.output == "sigmoid")
+    decoder->push_back(torch::nn::Sigmoid());
+  else
+    decoder->push_back(torch::nn::ReLU());
   spatial_decoder = register_module("spatial_decoder", decoder);
 }
 

@@ -13,10 +13,13 @@
 namespace cdae::model {
 
 struct TemporalEncoderDecoderImpl : torch::nn::Module {
-  TemporalEncoderDecoderImpl(int input_channels, const std::array<int, 3>& hidden);
+  // layer_norms: a GroupNorm(1, C) in front of each ConvLSTM ("norm_1".."norm_3";
+  // not registered at all without them, so the reference's names are unchanged).
+  TemporalEncoderDecoderImpl(int input_channels, const std::array<int, 3>& hidden, bool layer_norms);
   // x: (N, T, C, H, W). Returns (output of convlstm_3, latent = output of convlstm_2).
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
   ConvLSTM convlstm_1{nullptr}, convlstm_2{nullptr}, convlstm_3{nullptr};
+  torch::nn::GroupNorm norm_1{nullptr}, norm_2{nullptr}, norm_3{nullptr};
 };
 TORCH_MODULE(TemporalEncoderDecoder);
 

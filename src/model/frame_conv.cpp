@@ -34,6 +34,18 @@ torch::Tensor FrameConv3dImpl::forward(const torch::Tensor& x) {
   return sequences_of(out.view({n * t, weight.size(0), ho, wo}), n, t);
 }
 
+FrameConv2dImpl::FrameConv2dImpl(int in_channels, const ConvSpec& s) : spec(s) {
+  torch::nn::Conv3d plain(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
+                              .stride({1, s.stride[1], s.stride[2]}));
+  weight = register_parameter("weight", plain->weight.detach().clone());
+  bias = register_parameter("bias", plain->bias.detach().clone());
+}
+
+torch::Tensor FrameConv2dImpl::forward(const torch::Tensor& x) {
+  const auto out = torch::conv2d(frames_of(x), weight.squeeze(2), bias, {spec.stride[1], spec.stride[2]});
+  return sequences_of(out, x.size(0), x.size(2));
+}
+
 FrameConvTranspose3dImpl::FrameConvTranspose3dImpl(int in_channels, const ConvSpec& s) : spec(s) {
   torch::nn::ConvTranspose3d plain(
       torch::nn::ConvTranspose3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})

@@ -20,6 +20,17 @@ struct FrameConv3dImpl : torch::nn::Module {
 };
 TORCH_MODULE(FrameConv3d);
 
+// The same layer as a 2-D convolution over the N*T frames. On CPUs oneDNN's
+// 2-D kernels are far faster for one input channel: the cpu preset's
+// 1 -> 16 layer, forward + weight gradient, 3 ms instead of 89 ms.
+struct FrameConv2dImpl : torch::nn::Module {
+  FrameConv2dImpl(int in_channels, const ConvSpec& spec);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
+  ConvSpec spec;
+  torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out): the Conv3d's parameters
+};
+TORCH_MODULE(FrameConv2d);
+
 // ConvTranspose3d with kernel (1, kh, kw), stride (1, sh, sw), no padding.
 struct FrameConvTranspose3dImpl : torch::nn::Module {
   FrameConvTranspose3dImpl(int in_channels, const ConvSpec& spec);

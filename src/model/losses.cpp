@@ -1,5 +1,7 @@
 #include "model/losses.h"
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace cdae::model {
@@ -39,6 +41,32 @@ torch::Tensor contrastive_loss(const torch::Tensor& x, const torch::Tensor& y) {
   if (n < 2) return -d_xy;
   const auto d_xx = pairwise_distances(x, x).sum() / (static_cast<double>(n) * (n - 1) / 2.0);
   return d_xx - d_xy;
+}
+
+torch::Tensor margin_loss(const torch::Tensor& x, const torch::Tensor& y, double margin, bool to_every_normal) {
+  if (x.size(0) == 0 || y.size(0) == 0) return torch::zeros({}, x.options());
+  const double rms = 1.0 / std::sqrt(static_cast<double>(x.size(1)));
+  const auto from = to_every_normal ? x : x.mean(0, /*keepdim=*/true);
+  return torch::relu(margin - pairwise_distances(from, y) * rms).mean();
+}
+
+torch::Tensor infonce_loss(const torch::Tensor& x, const torch::Tensor& y, double temperature) {
+  const auto n = x.size(0), m = y.size(0);
+  if (n < 2 || m == 0) return torch::zeros({}, x.options());
+  const auto z = torch::nn::functional::normalize(torch::cat({x, y}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto similarity = torch::mm(z.narrow(0, 0, n), z.t()) / temperature;  // (n, n + m): anchors x everything
+  const auto self = torch::eye(n, n + m, torch::TensorOptions().dtype(torch::kBool).device(x.device()));
+  const auto others = similarity.masked_fill(self, -std::numeric_limits<double>::infinity());
+  const auto log_normaliser = torch::logsumexp(others, 1);
+  const auto positives = similarity.narrow(1, 0, n).masked_fill(self.narrow(1, 0, n), 0.0).sum(1) / double(n - 1);
+  return (log_normaliser - positives).mean();
+}
+
+torch::Tensor contrastive_term(const torch::Tensor& x, const torch::Tensor& y, const ContrastiveSettings& s) {
+  if (s.kind == "seed") return contrastive_loss(x, y);
+  if (s.kind == "margin") return margin_loss(x, y, s.margin, s.to_every_normal);
+  if (s.kind == "infonce") return infonce_loss(x, y, s.temperature);
+  throw std::invalid_argument("contrastive_loss.kind '" + s.kind + "' (accepted: seed, margin, infonce)");
 }
 
 }  // namespace cdae::model

@@ -32,4 +32,27 @@ torch::Tensor pairwise_distances(const torch::Tensor& a, const torch::Tensor& b)
 // x: normal latents (n, D), y: defect latents (m, D). Zero when m == 0.
 torch::Tensor contrastive_loss(const torch::Tensor& x, const torch::Tensor& y);
 
+// Hinge: each defect is pushed until it lies `margin` away from the normal
+// group, then left alone, so the latent cannot run away. Distances are RMS per
+// latent element (||a - b|| / sqrt(D)), so one margin suits every latent size.
+// to_every_normal = false: from the normal centroid, mean_d relu(margin - d(y_d, mean x));
+// true: from every normal latent, mean_{i,d} relu(margin - d(x_i, y_d)).
+torch::Tensor margin_loss(const torch::Tensor& x, const torch::Tensor& y, double margin, bool to_every_normal);
+
+// Supervised InfoNCE (NT-Xent) with normal anchors: for each normal latent,
+// the other normal latents are its positives and the defects its negatives,
+// on cosine similarities / temperature:
+// mean_i [ logsumexp_{k != i} s_ik - mean_{j != i, j normal} s_ij ].
+// Zero when there are fewer than two normal latents or no defect.
+torch::Tensor infonce_loss(const torch::Tensor& x, const torch::Tensor& y, double temperature);
+
+// The term named by `kind` (seed | margin | infonce).
+struct ContrastiveSettings {
+  std::string kind = "seed";
+  double margin = 0.5;
+  bool to_every_normal = false;
+  double temperature = 0.1;
+};
+torch::Tensor contrastive_term(const torch::Tensor& x, const torch::Tensor& y, const ContrastiveSettings& settings);
+
 }  // namespace cdae::model

@@ -100,7 +100,9 @@ TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAuto
     for (const char* attr : {"architecture", "checksum", "epoch"})
       if (!file.has_attr(attr))
         throw CheckpointError("checkpoint '" + path + "' has no attribute '" + attr + "' (not a cdae checkpoint?)");
-    const auto stored = nlohmann::json::parse(file.attr_string("architecture"));
+    // Through Architecture so that files written before an option existed
+    // compare with the option's old value filled in.
+    const auto stored = model::Architecture::from_json(nlohmann::json::parse(file.attr_string("architecture"))).to_json();
     auto expected = model.architecture.to_json();
     auto comparable = [](nlohmann::json j) { j.erase("dropout"); return j; };
     if (comparable(stored) != comparable(expected))
@@ -176,11 +178,12 @@ TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAuto
 
 std::optional<TrainingState> load_checkpoint_with_fallback(const std::string& path,
                                                            model::SpatioTemporalAutoencoderImpl& model,
-                                                           Adam* adam, std::string* loaded_from) {
+                                                           Adam* adam, std::string* loaded_from,
+                                                           CheckpointMeta* meta) {
   for (const std::string& candidate : {path, path + ".prev"}) {
     if (!std::filesystem::exists(candidate)) continue;
     try {
-      auto state = load_checkpoint(candidate, model, adam);
+      auto state = load_checkpoint(candidate, model, adam, meta);
       if (loaded_from) *loaded_from = candidate;
       return state;
     } catch (const CheckpointError& e) {

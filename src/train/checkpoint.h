@@ -49,6 +49,7 @@ TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAuto
 // nullopt when neither loads.
 std::optional<TrainingState> load_checkpoint_with_fallback(const std::string& path,
                                                            model::SpatioTemporalAutoencoderImpl& model,
-                                                           Adam* adam, std::string* loaded_from = nullptr);
+                                                           Adam* adam, std::string* loaded_from = nullptr,
+                                                           CheckpointMeta* meta = nullptr);
 
 }  // namespace cdae::train

@@ -27,7 +27,12 @@ json default_config_json() {
       {"contrastive_loss",
        {{"n_outliers", c.contrastive.n_outliers},
         {"n_outliers_val", c.contrastive.n_outliers_val},
-        {"dtheta", c.contrastive.dtheta}}},
+        {"dtheta", c.contrastive.dtheta},
+        {"kind", c.contrastive.kind},
+        {"weight", c.contrastive.weight},
+        {"margin", c.contrastive.margin},
+        {"margin_to", c.contrastive.margin_to},
+        {"temperature", c.contrastive.temperature}}},
       {"inference",
        {{"results", c.inference.results},
         {"weights", c.inference.weights},
@@ -37,7 +42,13 @@ json default_config_json() {
       {"seed", c.seed},
       {"device", c.device},
       {"precision", c.precision},
-      {"model", {{"preset", c.model.preset}, {"dropout", c.model.dropout}, {"frame_convs", c.model.frame_convs}}},
+      {"model",
+       {{"preset", c.model.preset},
+        {"dropout", c.model.dropout},
+        {"frame_convs", c.model.frame_convs},
+        {"deconvs", c.model.deconvs},
+        {"lstm_norm", c.model.lstm_norm},
+        {"output", c.model.output}}},
       {"data", {{"image", c.data.image}}},
       {"dist", {{"backend", c.dist.backend}, {"bucket_mb", c.dist.bucket_mb}}},
       {"checkpoint_every", c.checkpoint_every},
@@ -133,8 +144,18 @@ bool as_bool(const json& v) { return v.is_boolean() ? v.get<bool>() : (v == "Tru
 
 model::Architecture Config::architecture() const {
   auto a = model::make_preset(model.preset, n_channels, seqlen, height, width, model.dropout);
-  a.im2col_frame_convs = model.frame_convs == "im2col";
+  a.frame_convs = model.frame_convs;
+  a.native_deconvs = model.deconvs == "native";
+  if (model.lstm_norm != "auto") a.lstm_norm = model.lstm_norm;
+  if (model.output != "auto") a.output = model.output;
   return a;
+}
+
+std::string Config::phase() const {
+  if (!contrastive_phase()) return "conventional";
+  std::ostringstream s;
+  s << "contrastive (kind " << contrastive.kind << ", defect dtheta " << contrastive.dtheta << ")";
+  return s.str();
 }
 
 Config parse_config(const json& user) {
@@ -157,6 +178,11 @@ Config parse_config(const json& user) {
   c.contrastive.n_outliers = j["contrastive_loss"]["n_outliers"];
   c.contrastive.n_outliers_val = j["contrastive_loss"]["n_outliers_val"];
   c.contrastive.dtheta = j["contrastive_loss"]["dtheta"];
+  c.contrastive.kind = j["contrastive_loss"]["kind"];
+  c.contrastive.weight = j["contrastive_loss"]["weight"];
+  c.contrastive.margin = j["contrastive_loss"]["margin"];
+  c.contrastive.margin_to = j["contrastive_loss"]["margin_to"];
+  c.contrastive.temperature = j["contrastive_loss"]["temperature"];
   c.inference.results = j["inference"]["results"];
   c.inference.weights = j["inference"]["weights"];
   c.inference.loss_type = j["inference"]["loss_type"];
@@ -169,6 +195,9 @@ Config parse_config(const json& user) {
   c.model.preset = j["model"]["preset"];
   c.model.dropout = j["model"]["dropout"];
   c.model.frame_convs = j["model"]["frame_convs"];
+  c.model.deconvs = j["model"]["deconvs"];
+  c.model.lstm_norm = j["model"]["lstm_norm"];
+  c.model.output = j["model"]["output"];
   c.data.image = j["data"]["image"];
   c.dist.backend = j["dist"]["backend"];
   c.dist.bucket_mb = j["dist"]["bucket_mb"];
@@ -198,13 +227,29 @@ Config parse_config(const json& user) {
           c.contrastive.n_outliers_val, ">= 1 when contrastive_loss.n_outliers > 0");
   require(!(c.contrastive.n_outliers > 0 && c.batch_size_val < 2), "batch_size_val", c.batch_size_val,
           ">= 2 in the contrastive phase (the normal-normal distance needs two samples)");
+  require_one_of("contrastive_loss.kind", c.contrastive.kind, {"seed", "margin", "infonce"});
+  require(std::isfinite(c.contrastive.weight) && c.contrastive.weight >= 0, "contrastive_loss.weight",
+          c.contrastive.weight, ">= 0");
+  require(std::isfinite(c.contrastive.margin) && c.contrastive.margin > 0, "contrastive_loss.margin",
+          c.contrastive.margin, "> 0");
+  require_one_of("contrastive_loss.margin_to", c.contrastive.margin_to, {"centroid", "every"});
+  require(std::isfinite(c.contrastive.temperature) && c.contrastive.temperature > 0 &&
+              c.contrastive.temperature <= 100,
+          "contrastive_loss.temperature", c.contrastive.temperature, "0 < t <= 100");
   require_one_of("inference.loss_type", c.inference.loss_type, {"mse", "max"});
   require(c.inference.n_samples >= 1, "inference.n_samples", c.inference.n_samples, ">= 1");
   require_one_of("device", c.device, {"auto", "cpu", "cuda"});
   require_one_of("precision", c.precision, {"fp32", "tf32", "bf16", "fp64"});
   require_one_of("model.preset", c.model.preset, model::preset_names());
   require(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout, "0 <= p < 1");
-  require_one_of("model.frame_convs", c.model.frame_convs, {"conv3d", "im2col"});
+  require_one_of("model.frame_convs", c.model.frame_convs, {"conv2d", "conv3d", "im2col"});
+  require_one_of("model.deconvs", c.model.deconvs, {"conv_kernels", "native"});
+  auto with_auto = [](std::vector<std::string> names) {
+    names.insert(names.begin(), "auto");
+    return names;
+  };
+  require_one_of("model.lstm_norm", c.model.lstm_norm, with_auto(model::lstm_norm_names()));
+  require_one_of("model.output", c.model.output, with_auto(model::output_names()));
   require_one_of("dist.backend", c.dist.backend, {"auto", "mpi", "nccl"});
   require(c.dist.bucket_mb > 0 && c.dist.bucket_mb <= 4096, "dist.bucket_mb", c.dist.bucket_mb, "0 < MB <= 4096");
   require(c.checkpoint_every >= 1, "checkpoint_every", c.checkpoint_every, ">= 1");
@@ -273,7 +318,8 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 const std::vector<std::string>& live_keys() {
   static const std::vector<std::string> keys = {
       "epochs", "learning_rate", "loss_type", "batch_size_train", "batch_size_val",
-      "contrastive_loss.n_outliers", "contrastive_loss.n_outliers_val", "progress_seconds",
+      "contrastive_loss.n_outliers", "contrastive_loss.n_outliers_val", "contrastive_loss.weight",
+      "contrastive_loss.margin", "contrastive_loss.temperature", "progress_seconds",
       "checkpoint_every", "picture_every"};
   return keys;
 }

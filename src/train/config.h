@@ -36,6 +36,12 @@ struct Config {
     int n_outliers = 0;  // defects per training batch; 0 = conventional phase
     int n_outliers_val = 0;
     double dtheta = 2.1;
+    // cdae's keys: which term pushes the defects away (model/losses.h).
+    std::string kind = "seed";        // seed (d_xx - d_xy) | margin | infonce
+    double weight = 1.0;              // the term's factor in the total loss
+    double margin = 0.5;              // margin: RMS distance per latent element
+    std::string margin_to = "centroid";  // margin: from the normal centroid | every normal latent
+    double temperature = 0.1;         // infonce
   } contrastive;
   struct Inference {
     std::string results = "res_native";
@@ -52,7 +58,10 @@ struct Config {
   struct Model {
     std::string preset = "seed";
     double dropout = 0.5;
-    std::string frame_convs = "conv3d";  // conv3d | im2col: how the one-frame layers are computed
+    std::string frame_convs = "conv2d";  // conv2d | conv3d | im2col: how the one-frame layers are computed
+    std::string deconvs = "conv_kernels";  // conv_kernels | native: how the other transposed convolutions run
+    std::string lstm_norm = "auto";      // auto (the preset's) | none | layer
+    std::string output = "auto";         // auto (the preset's) | relu | sigmoid
   } model;
   struct Data {
     std::string image;  // PNG path; empty = the built-in coin
@@ -71,6 +80,9 @@ struct Config {
 
   model::Architecture architecture() const;
   bool contrastive_phase() const { return contrastive.n_outliers > 0; }
+  // What makes a run a phase of its own: "conventional", or the contrastive
+  // term's settings. A resume.h5 continues only a run of the same phase.
+  std::string phase() const;
 };
 
 // The defaults as JSON (every accepted key, nothing else).

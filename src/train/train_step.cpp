@@ -34,16 +34,30 @@ ShardedBatch make_sharded_batch(const data::RotationSequenceGenerator& generator
   return batch;
 }
 
+LossSettings loss_settings(const Config& c) {
+  LossSettings s;
+  s.loss_type = c.loss_type;
+  s.seqlen = c.seqlen;
+  s.precision = c.precision;
+  s.contrastive.kind = c.contrastive.kind;
+  s.contrastive.margin = c.contrastive.margin;
+  s.contrastive.to_every_normal = c.contrastive.margin_to == "every";
+  s.contrastive.temperature = c.contrastive.temperature;
+  s.contrastive_weight = c.contrastive.weight;
+  return s;
+}
+
 StepLosses batch_losses(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
-                        const ShardedBatch& batch, const std::string& loss_type, int seqlen,
-                        const std::string& precision) {
+                        const ShardedBatch& batch, const LossSettings& settings) {
+  const auto& loss_type = settings.loss_type;
+  const int seqlen = settings.seqlen;
   const double world = comm.size();
   // Data is made in float32; the parameters are float32, or float64 for checks.
   const auto dtype = model.parameters().front().scalar_type();
   const auto input = batch.input.to(dtype);
   model::AutoencoderOutput output;
   {
-    AutocastScope autocast(precision, input.device());
+    AutocastScope autocast(settings.precision, input.device());
     output = model.forward(input);
   }
   // Losses in the parameters' precision whatever the precision of the pass.
@@ -63,7 +77,7 @@ StepLosses batch_losses(model::SpatioTemporalAutoencoderImpl& model, dist::Commu
     const auto x = dist::differentiable_all_gather(comm, output.latent.narrow(0, 0, n_local), batch.normal_rows);
     const auto y = dist::differentiable_all_gather(comm, output.latent.narrow(0, n_local, batch.local_defect()),
                                                    batch.defect_rows);
-    contrastive = model::contrastive_loss(x, y) / world;
+    contrastive = settings.contrastive_weight * model::contrastive_term(x, y, settings.contrastive) / world;
   }
   StepLosses losses;
   losses.objective = recovery + contrastive;

@@ -11,6 +11,8 @@
 #include "data/rotation_sequences.h"
 #include "dist/communicator.h"
 #include "model/autoencoder.h"
+#include "model/losses.h"
+#include "train/config.h"
 
 namespace cdae::train {
 
@@ -51,12 +53,22 @@ struct StepLosses {
   model::AutoencoderOutput output;
 };
 
+// How a batch's loss is made: the recovery term, the contrastive term and its
+// weight, and the precision of the forward pass.
+struct LossSettings {
+  std::string loss_type = "mse";
+  int seqlen = 21;
+  std::string precision = "fp32";
+  model::ContrastiveSettings contrastive;
+  double contrastive_weight = 1.0;
+};
+LossSettings loss_settings(const Config& config);
+
 // With grad enabled, the contrastive and "max" terms see every rank's data
 // through differentiable gathers and are scaled by 1/N, so the summed
 // gradient is the single-process gradient.
 StepLosses batch_losses(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
-                        const ShardedBatch& batch, const std::string& loss_type, int seqlen,
-                        const std::string& precision = "fp32");
+                        const ShardedBatch& batch, const LossSettings& settings);
 
 // Connects the model's input batch norm to the other ranks (no-op for one rank).
 void synchronize_batch_norm(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm);

@@ -99,9 +99,22 @@ std::string Trainer::save_path(const std::string& name) const {
   return (std::filesystem::path(config_.path_save_model) / name).string();
 }
 
+namespace {
+// The phase a checkpoint was written in, from the config stored in it.
+std::string checkpoint_phase(const CheckpointMeta& meta) {
+  try {
+    return parse_config(nlohmann::json::parse(meta.config_json)).phase();
+  } catch (const std::exception&) {
+    return "unknown";
+  }
+}
+}  // namespace
+
 void Trainer::restore() {
-  // 0 = fresh start, 1 = exact resume (resume.h5), 2 = next phase (best.h5).
-  std::int64_t kind = 0;
+  // What this run starts from: nothing, resume.h5 (the same run, exactly where
+  // it stopped), or best.h5 (the previous phase, as the reference chains them).
+  enum class Start { fresh = 0, exact_resume = 1, next_phase = 2 };
+  Start start = Start::fresh;
   if (rank0_) {
     io::ensure_writable_directory(config_.path_save_model);
     io::ensure_writable_directory(config_.path_scratch);
@@ -110,31 +123,48 @@ void Trainer::restore() {
       return std::filesystem::exists(save_path(name)) || std::filesystem::exists(save_path(name) + ".prev");
     };
     bool damaged = false;
-    for (const auto& [name, k] : {std::pair{"resume.h5", 1}, std::pair{"best.h5", 2}}) {
+    std::string other_phase_resume;  // a resume.h5 of another phase, skipped
+    for (const auto& [name, kind] : {std::pair{"resume.h5", Start::exact_resume}, std::pair{"best.h5", Start::next_phase}}) {
       if (!present(name)) continue;
-      if (auto s = load_checkpoint_with_fallback(save_path(name), *model_, adam_.get(), &from)) {
-        state_ = *s;
-        kind = k;
-        break;
+      CheckpointMeta meta;
+      auto s = load_checkpoint_with_fallback(save_path(name), *model_, adam_.get(), &from, &meta);
+      if (!s) {
+        damaged = true;
+        continue;
       }
-      damaged = true;
+      const auto phase = checkpoint_phase(meta);
+      if (kind == Start::exact_resume && phase != config_.phase()) {
+        // A resume continues only the run that wrote it: the reference starts a
+        // new phase from best.h5, whatever state the previous phase stopped in.
+        other_phase_resume = from;
+        std::cout << "# " << from << " was written by the " << phase << " phase, but this config is the "
+                  << config_.phase() << " phase: continuing from best.h5 as the reference does" << std::endl;
+        continue;
+      }
+      state_ = *s;
+      start = kind;
+      break;
     }
-    if (kind == 0 && damaged)
+    if (start == Start::fresh && !other_phase_resume.empty())
+      throw std::runtime_error("'" + other_phase_resume + "' belongs to another phase and there is no usable best.h5 in '" +
+                               config_.path_save_model + "' to start this phase from; remove '" + other_phase_resume +
+                               "' to start afresh, or use the config of the run that wrote it to resume it");
+    if (start == Start::fresh && damaged)
       throw std::runtime_error("no checkpoint in '" + config_.path_save_model +
                                "' could be loaded (see the warnings above); move the damaged files away to start "
                                "afresh");
-    if (kind == 2) {
+    if (start == Start::next_phase) {
       state_.loss_min = 9999.0;  // as the reference: a new phase keeps model, optimizer and epoch
       state_.nonfinite_streak = 0;
     }
-    if (kind == 1) drop_progress_after(state_.epoch);
+    if (start == Start::exact_resume) drop_progress_after(state_.epoch);
     remove_stale_temporaries();
-    if (kind != 0)
-      std::cout << "# " << (kind == 1 ? "resuming exactly from " : "continuing from ") << from << " (epoch "
-                << state_.epoch << ", loss_min " << state_.loss_min << ")" << std::endl;
+    if (start != Start::fresh)
+      std::cout << "# " << (start == Start::exact_resume ? "resuming exactly from " : "continuing from ") << from
+                << " (epoch " << state_.epoch << ", loss_min " << state_.loss_min << ")" << std::endl;
   }
   // Everything rank 0 has goes to every rank: no shared file system needed.
-  auto packed = torch::tensor({static_cast<double>(kind), static_cast<double>(state_.epoch), state_.loss_min,
+  auto packed = torch::tensor({static_cast<double>(start), static_cast<double>(state_.epoch), state_.loss_min,
                                static_cast<double>(state_.nonfinite_streak),
                                static_cast<double>(state_.skipped_steps), static_cast<double>(adam_->steps)},
                               torch::TensorOptions().dtype(torch::kFloat64).device(device_));
@@ -154,13 +184,16 @@ void Trainer::restore() {
 }
 
 void Trainer::warn_if_output_is_dead(const torch::Tensor& reconstruction) {
-  // The decoder ends in a ReLU; at some initialisations it is inactive for
-  // every pixel, no gradient reaches the model and the loss never moves.
+  // A decoder ending in a ReLU can be inactive for every pixel at some
+  // initialisations: no gradient reaches the model and the loss never moves.
+  // (A sigmoid output cannot die.)
+  if (model_->architecture.output != "relu") return;
   auto peak = reconstruction.detach().max().to(torch::kFloat64).reshape({1});
   comm_.all_reduce_sum(peak);
   if (rank0_ && peak.item<double>() == 0.0)
     std::cout << "# warning: the reconstruction is zero everywhere at the first epoch (the decoder's final ReLU is "
-                 "inactive at this initialisation), so the model cannot learn; try another 'seed'"
+                 "inactive at this initialisation), so the model cannot learn; use --set model.output=sigmoid "
+                 "(or another 'seed')"
               << std::endl;
 }
 
@@ -254,9 +287,9 @@ EpochLosses Trainer::run_epoch(std::int64_t epoch, bool& stop) {
                              c.seqlen};
   const auto batch = make_sharded_batch(generator_, train_request, rank, world);
   buckets_->zero();
-  auto losses = batch_losses(*model_, comm_, batch, c.loss_type, c.seqlen, c.precision);
+  auto losses = batch_losses(*model_, comm_, batch, loss_settings(c));
   if (env_lists_epoch("CDAE_TEST_NAN_EPOCHS", epoch)) losses.objective = losses.objective * std::nan("");
-  if (epoch == state_.epoch + 1) warn_if_output_is_dead(losses.output.reconstruction);
+  if (epoch == first_epoch_) warn_if_output_is_dead(losses.output.reconstruction);
   losses.objective.backward();
   buckets_->all_reduce(comm_);
   auto control = torch::cat({losses.contributions,
@@ -288,11 +321,13 @@ EpochLosses Trainer::run_epoch(std::int64_t epoch, bool& stop) {
   // --- validation, sharded the same way
   model_->eval();
   torch::NoGradGuard no_grad;
-  BatchRequest val_request{c.seed, epoch, data::Stream::val_normal, {c.dtheta, false}, c.batch_size_val,
-                           data::Stream::val_defect, {c.contrastive.dtheta, false}, c.contrastive.n_outliers_val,
-                           c.seqlen};
+  // As the reference: no validation contrastive term in the conventional
+  // phase, whatever n_outliers_val says.
+  const int val_defects = c.contrastive_phase() ? c.contrastive.n_outliers_val : 0;
+  BatchRequest val_request{c.seed,     epoch, data::Stream::val_normal, {c.dtheta, false}, c.batch_size_val,
+                           data::Stream::val_defect, {c.contrastive.dtheta, false}, val_defects, c.seqlen};
   const auto val_batch = make_sharded_batch(generator_, val_request, rank, world);
-  auto val = batch_losses(*model_, comm_, val_batch, c.loss_type, c.seqlen, c.precision);
+  auto val = batch_losses(*model_, comm_, val_batch, loss_settings(c));
   comm_.all_reduce_sum(val.contributions);
   const auto val_host = val.contributions.cpu();
   result.val = val_host[0].item<double>();
@@ -373,6 +408,7 @@ void Trainer::write_outputs(std::int64_t epoch, const EpochLosses& l, bool new_b
 
 int Trainer::run() {
   restore();
+  first_epoch_ = state_.epoch + 1;
   io::ProgressMeter progress(state_.epoch + 1, config_.progress_seconds);
   const auto samples = [&] {
     return static_cast<std::int64_t>(config_.batch_size_train + config_.contrastive.n_outliers);

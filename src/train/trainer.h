@@ -67,6 +67,7 @@ class Trainer {
   std::unique_ptr<dist::GradientBuckets> buckets_;
   std::unique_ptr<Adam> adam_;
   TrainingState state_;
+  std::int64_t first_epoch_ = 0;  // the first epoch this process runs
   EpochLosses last_;
   // Validation pieces kept for pictures and latent centroids.
   torch::Tensor val_input_, val_reconstruction_, val_latent_;

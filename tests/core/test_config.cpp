@@ -176,3 +176,58 @@ TEST(ConfigFuzz, MutatedConfigsParseOrFailWithConfigError) {
   EXPECT_GT(parsed + refused, 100);
   EXPECT_GT(refused, 0);
 }
+
+TEST(Config, ModelOptionsFollowThePresetUnlessSet) {
+  auto j = reference_config();
+  auto a = parse_config(j).architecture();
+  EXPECT_EQ(a.lstm_norm, "none");  // the seed preset stays the reference architecture
+  EXPECT_EQ(a.output, "relu");
+  j["model"] = {{"preset", "cpu"}};
+  j["height"] = 49;
+  j["width"] = 49;
+  a = parse_config(j).architecture();
+  EXPECT_EQ(a.lstm_norm, "layer");
+  EXPECT_EQ(a.output, "sigmoid");
+  j["model"]["output"] = "relu";
+  j["model"]["lstm_norm"] = "none";
+  a = parse_config(j).architecture();
+  EXPECT_EQ(a.lstm_norm, "none");
+  EXPECT_EQ(a.output, "relu");
+  j["model"]["output"] = "tanh";
+  EXPECT_NE(error_of(j).find("'model.output'"), std::string::npos) << error_of(j);
+  j["model"]["output"] = "auto";
+  j["model"]["lstm_norm"] = "batch";
+  EXPECT_NE(error_of(j).find("'model.lstm_norm'"), std::string::npos) << error_of(j);
+}
+
+TEST(Config, ContrastiveKindsAndTheirSettingsAreChecked) {
+  auto j = reference_config();
+  EXPECT_EQ(parse_config(j).contrastive.kind, "seed");
+  for (const auto& [key, bad] : std::vector<std::pair<std::string, json>>{
+           {"kind", "triplet"}, {"margin", 0.0}, {"margin_to", "nearest"}, {"temperature", -1.0}, {"weight", -2.0}}) {
+    auto k = j;
+    k["contrastive_loss"][key] = bad;
+    EXPECT_NE(error_of(k).find("'contrastive_loss." + key + "'"), std::string::npos) << key << ": " << error_of(k);
+  }
+  j["contrastive_loss"]["kind"] = "margin";
+  j["contrastive_loss"]["margin"] = 0.8;
+  j["contrastive_loss"]["margin_to"] = "every";
+  const auto c = parse_config(j);
+  EXPECT_EQ(c.contrastive.kind, "margin");
+  EXPECT_DOUBLE_EQ(c.contrastive.margin, 0.8);
+  EXPECT_EQ(c.contrastive.margin_to, "every");
+}
+
+TEST(Config, ThePhaseNamesTheContrastiveSettings) {
+  auto j = reference_config();
+  const auto contrastive = parse_config(j).phase();
+  j["contrastive_loss"]["n_outliers"] = 0;
+  EXPECT_EQ(parse_config(j).phase(), "conventional");
+  j["contrastive_loss"]["n_outliers"] = 4;  // a live key: the same phase
+  EXPECT_EQ(parse_config(j).phase(), contrastive);
+  j["contrastive_loss"]["kind"] = "infonce";
+  EXPECT_NE(parse_config(j).phase(), contrastive);
+  j["contrastive_loss"]["kind"] = "seed";
+  j["contrastive_loss"]["dtheta"] = 3.0;
+  EXPECT_NE(parse_config(j).phase(), contrastive);
+}

@@ -1,8 +1,11 @@
-// The im2col + GEMM form of the one-frame layers computes the same function,
-// with the same parameters and initialisation, as the plain Conv3d layers.
+// The faster forms of the layers compute the same functions, with the same
+// parameters and initialisation, as the plain Conv3d / ConvTranspose3d layers:
+// im2col + GEMM for the one-frame layers, convolution kernels for the other
+// transposed convolutions.
 #include <gtest/gtest.h>
 
 #include "model/autoencoder.h"
+#include "model/conv_transpose.h"
 #include "model/frame_conv.h"
 
 using namespace cdae::model;
@@ -10,22 +13,27 @@ using namespace cdae::model;
 namespace {
 
 // Same output, input gradient and parameter gradients, in float64.
+// (float64: to 1e-10; float32, where other kernels run: to 1e-5 relative).
 template <typename Fast, typename Plain>
 void expect_same_layer(Fast& fast, Plain& plain, const torch::Tensor& input) {
   ASSERT_TRUE(torch::equal(fast->weight, plain->weight));  // same default initialisation
   ASSERT_TRUE(torch::equal(fast->bias, plain->bias));
-  fast->to(torch::kFloat64);
-  plain->to(torch::kFloat64);
+  fast->to(input.scalar_type());
+  plain->to(input.scalar_type());
+  const double tol = input.scalar_type() == torch::kFloat64 ? 1e-10 : 1e-5;
+  auto same = [tol](const torch::Tensor& a, const torch::Tensor& b) {
+    return torch::allclose(a, b, tol, tol * b.abs().max().item<double>());
+  };
   auto x1 = input.clone().requires_grad_(true), x2 = input.clone().requires_grad_(true);
   const auto y1 = fast->forward(x1), y2 = plain->forward(x2);
   ASSERT_EQ(y1.sizes(), y2.sizes());
-  EXPECT_TRUE(torch::allclose(y1, y2, 1e-10, 1e-10));
+  EXPECT_TRUE(same(y1, y2));
   const auto upstream = torch::randn_like(y2);
   (y1 * upstream).sum().backward();
   (y2 * upstream).sum().backward();
-  EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-10, 1e-10));
-  EXPECT_TRUE(torch::allclose(fast->weight.grad(), plain->weight.grad(), 1e-10, 1e-10));
-  EXPECT_TRUE(torch::allclose(fast->bias.grad(), plain->bias.grad(), 1e-10, 1e-10));
+  EXPECT_TRUE(same(x1.grad(), x2.grad()));
+  EXPECT_TRUE(same(fast->weight.grad(), plain->weight.grad()));
+  EXPECT_TRUE(same(fast->bias.grad(), plain->bias.grad()));
 }
 
 }  // namespace
@@ -46,11 +54,29 @@ TEST(FrameConv, TransposedConvMatchesConvTranspose3dForwardAndBackward) {
   expect_same_layer(fast, plain, torch::randn({2, 6, 3, 7, 8}, torch::kFloat64));
 }
 
-TEST(FrameConv, TheWholeModelIsTheSameFunctionWithTheSameStateDict) {
-  auto arch = make_preset("small", 1, 21, 37, 37, 0.0);
+TEST(FrameConv, Conv2dOverFramesMatchesConv3dForwardAndBackward) {
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(6);
+    FrameConv2d fast(1, ConvSpec{16, {1, 5, 5}, {1, 2, 2}});
+    torch::manual_seed(6);
+    torch::nn::Conv3d plain(torch::nn::Conv3dOptions(1, 16, {1, 5, 5}).stride({1, 2, 2}));
+    expect_same_layer(fast, plain, torch::randn({3, 1, 4, 17, 15}, dtype));
+  }
+}
+
+namespace {
+
+// The plain layers (Conv3d, ConvTranspose3d everywhere) against a choice of
+// faster forms: same state_dict, same reconstruction.
+void expect_same_model(const std::string& preset, int size, const std::string& frame_convs) {
+  SCOPED_TRACE(preset + " " + frame_convs);
+  auto arch = make_preset(preset, 1, 21, size, size, 0.0);
+  arch.frame_convs = "conv3d";
+  arch.native_deconvs = true;
   torch::manual_seed(3);
   SpatioTemporalAutoencoder plain(arch);
-  arch.im2col_frame_convs = true;
+  arch.frame_convs = frame_convs;
+  arch.native_deconvs = false;
   torch::manual_seed(3);
   SpatioTemporalAutoencoder fast(arch);
   const auto a = state_dict(*plain), b = state_dict(*fast);
@@ -59,6 +85,35 @@ TEST(FrameConv, TheWholeModelIsTheSameFunctionWithTheSameStateDict) {
     EXPECT_EQ(a[k].first, b[k].first);
     EXPECT_TRUE(torch::equal(a[k].second, b[k].second)) << a[k].first;
   }
-  const auto x = torch::rand({2, 1, 21, 37, 37});
+  const auto x = torch::rand({2, 1, 21, size, size});
   EXPECT_TRUE(torch::allclose(plain->forward(x).reconstruction, fast->forward(x).reconstruction, 1e-5, 1e-6));
+}
+
+}  // namespace
+
+TEST(FrameConv, TheWholeModelIsTheSameFunctionWithTheSameStateDict) {
+  for (const char* frame_convs : {"im2col", "conv2d", "conv3d"}) {
+    expect_same_model("small", 37, frame_convs);
+    expect_same_model("cpu", 49, frame_convs);
+  }
+}
+
+TEST(ConvTransposeByConvKernels, MatchesConvTranspose3dForwardAndBackward) {
+  // The cpu preset's layers (and an odd one), in float64 and in float32.
+  struct Case { int in; ConvSpec spec; std::vector<std::int64_t> input; };
+  const std::vector<Case> cases{{32, {16, {5, 5, 5}, {4, 2, 2}}, {2, 32, 5, 10, 10}},
+                                {32, {32, {5, 4, 4}, {2, 2, 2}}, {2, 32, 1, 4, 4}},
+                                {3, {5, {2, 3, 4}, {1, 3, 2}}, {2, 3, 4, 5, 6}}};
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32})
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.spec.out_channels);
+      torch::manual_seed(4);
+      ConvTranspose3dByConvKernels fast(c.in, c.spec);
+      torch::manual_seed(4);
+      torch::nn::ConvTranspose3d plain(
+          torch::nn::ConvTranspose3dOptions(c.in, c.spec.out_channels,
+                                            {c.spec.kernel[0], c.spec.kernel[1], c.spec.kernel[2]})
+              .stride({c.spec.stride[0], c.spec.stride[1], c.spec.stride[2]}));
+      expect_same_layer(fast, plain, torch::randn(c.input, dtype));
+    }
 }

@@ -2,6 +2,8 @@
 // reference, and the ConvLSTM cell against a hand-computed step.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "model/autoencoder.h"
 
 using namespace cdae::model;
@@ -128,4 +130,42 @@ TEST(Model, ImpossibleSizesAreReported) {
   EXPECT_NE(make_preset("seed", 1, 20, 101, 101, 0.5).size_problem(), "");
   EXPECT_NE(make_preset("small", 1, 21, 10, 10, 0.5).size_problem(), "");
   EXPECT_THROW(make_preset("huge", 1, 21, 101, 101, 0.5), std::invalid_argument);
+}
+
+TEST(Model, CpuPresetHasLayerNormsInFrontOfEveryConvLSTMAndASigmoidOutput) {
+  const auto arch = make_preset("cpu", 1, 21, 49, 49, 0.0);
+  EXPECT_EQ(arch.size_problem(), "");
+  EXPECT_EQ(arch.latent_size(), 16 * 1 * 4 * 4);
+  SpatioTemporalAutoencoder m(arch);
+  std::set<std::string> names;
+  for (const auto& [name, tensor] : state_dict(*m)) names.insert(name);
+  for (const char* norm : {"norm_1", "norm_2", "norm_3"}) {
+    EXPECT_TRUE(names.count(std::string("temporal_encoder_decoder.") + norm + ".weight")) << norm;
+    EXPECT_TRUE(names.count(std::string("temporal_encoder_decoder.") + norm + ".bias")) << norm;
+  }
+  // Frames far outside [0, 1] still give a reconstruction inside (0, 1) with a gradient everywhere.
+  auto x = (torch::rand({2, 1, 21, 49, 49}) * 40.0 - 20.0);
+  const auto out = m->forward(x);
+  EXPECT_EQ(out.reconstruction.sizes().vec(), x.sizes().vec());
+  EXPECT_GT(out.reconstruction.min().item<float>(), 0.0f);
+  EXPECT_LT(out.reconstruction.max().item<float>(), 1.0f);
+  out.reconstruction.mean().backward();
+  for (const auto& p : m->parameters()) EXPECT_GT(p.grad().abs().sum().item<float>(), 0.0f);
+}
+
+TEST(Model, LayerNormsMakeTheLatentIndependentOfTheEncodersOutputScale) {
+  // The small preset's latent collapsed because the encoder's output grew to
+  // ~50 and saturated the ConvLSTM gates. With a layer norm in front, the
+  // same features at any scale give the same latent.
+  auto latent_change = [](bool layer_norms) {
+    torch::manual_seed(0);
+    TemporalEncoderDecoder temporal(8, std::array<int, 3>{8, 4, 8}, layer_norms);
+    torch::NoGradGuard no_grad;
+    const auto features = torch::relu(torch::randn({4, 1, 8, 2, 2}));  // (N, T, C, H, W), as after the encoder
+    const auto before = temporal->forward(features).second;
+    return (temporal->forward(50.0 * features).second - before).abs().max().item<double>();
+  };
+  const double with_norms = latent_change(true), without = latent_change(false);
+  EXPECT_LT(with_norms, 1e-5);
+  EXPECT_GT(without, 0.05);
 }

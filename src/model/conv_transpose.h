@@ -1,0 +1,31 @@
+// ConvTranspose3d computed by convolution kernels. A transposed convolution is
+// the adjoint of a convolution with the same weight, so its forward pass is a
+// convolution's input gradient, its input gradient is a plain convolution, and
+// its weight gradient is a convolution's weight gradient. On CPUs LibTorch
+// runs those three through oneDNN, while ConvTranspose3d itself falls back to
+// slow_conv_transpose3d: for the cpu preset's 32->16, 5x5x5, stride (4,2,2)
+// layer the step goes from ~700 ms to ~15 ms (docs/performance.md). Same
+// parameters (names, shapes, default initialisation) and the same function as
+// torch::nn::ConvTranspose3d, which a test checks forward and backward. On
+// other devices the native kernel (cuDNN) is used.
+#pragma once
+#include <torch/torch.h>
+
+#include "model/architecture.h"
+
+namespace cdae::model {
+
+// No padding, no output padding, one group (what the presets use).
+struct ConvTranspose3dByConvKernelsImpl : torch::nn::Module {
+  ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& spec);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
+  ConvSpec spec;
+  torch::Tensor weight, bias;  // (in, out, kt, kh, kw), (out)
+};
+TORCH_MODULE(ConvTranspose3dByConvKernels);
+
+// The function itself, for tests: conv_transpose3d(x, weight, stride) without bias.
+torch::Tensor conv_transpose3d_by_conv_kernels(const torch::Tensor& x, const torch::Tensor& weight,
+                                               std::vector<std::int64_t> stride);
+
+}  // namespace cdae::model
