@@ -52,7 +52,9 @@ GradientBuckets::GradientBuckets(const std::vector<torch::Tensor>& parameters, s
 }
 
 void GradientBuckets::overlap_with_backward(Communicator& comm) {
-  if (comm.size() == 1 || overlap_comm_) return;
+  // Also with one rank: a one-rank NCCL run then goes through the same hooks,
+  // streams and events as a many-rank one (and the GPU check tests them).
+  if (overlap_comm_) return;
   overlap_comm_ = &comm;
   for (std::size_t k = 0; k < parameters_.size(); ++k) {
     auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);

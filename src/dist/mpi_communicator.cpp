@@ -24,12 +24,6 @@ MPI_Datatype mpi_type(const torch::Tensor& t) {
   }
 }
 
-// MPI works on host memory: CUDA tensors go through a pinned host copy.
-torch::Tensor host_copy(const torch::Tensor& t) {
-  if (t.device().is_cpu()) return t.contiguous();
-  return t.to(torch::TensorOptions().device(torch::kCPU).pinned_memory(true), /*non_blocking=*/false, /*copy=*/true);
-}
-
 int as_count(std::int64_t n) {
   if (n > INT32_MAX) throw std::runtime_error("MPI communicator: message of " + std::to_string(n) + " elements is too large");
   return static_cast<int>(n);
@@ -42,13 +36,36 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_size(comm_, &size_);
 }
 
+torch::Tensor MpiCommunicator::pinned_buffer(Staging role, torch::IntArrayRef shape, torch::ScalarType dtype) {
+  std::int64_t numel = 1;
+  for (auto n : shape) numel *= n;
+  const std::int64_t bytes = numel * static_cast<std::int64_t>(c10::elementSize(dtype));
+  // Sizes come from the buckets and a few per-batch tensors; a live config
+  // change of the batch sizes adds new ones, so the cache is bounded.
+  constexpr std::size_t max_buffers = 64;
+  if (pinned_.size() >= max_buffers && pinned_.find({role, bytes}) == pinned_.end()) pinned_.clear();
+  auto& buffer = pinned_[{role, bytes}];
+  if (!buffer.defined())
+    buffer = torch::empty({bytes}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(true));
+  return buffer.view(dtype).view(shape);
+}
+
+torch::Tensor MpiCommunicator::to_host(const torch::Tensor& tensor) {
+  if (tensor.device().is_cpu()) return tensor.contiguous();
+  // A blocking copy: it waits for the kernels that produce `tensor` and
+  // leaves the data in host memory before MPI reads it.
+  auto host = pinned_buffer(Staging::send, tensor.sizes(), tensor.scalar_type());
+  host.copy_(tensor, /*non_blocking=*/false);
+  return host;
+}
+
 void MpiCommunicator::all_reduce_sum(torch::Tensor& tensor) {
   if (size_ == 1) return;
   TORCH_CHECK(tensor.is_contiguous(), "all_reduce_sum needs a contiguous tensor");
-  auto host = host_copy(tensor);
+  auto host = to_host(tensor);
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), as_count(host.numel()), mpi_type(host), MPI_SUM, comm_),
             "MPI_Allreduce");
-  if (!tensor.device().is_cpu()) tensor.copy_(host);
+  if (!tensor.device().is_cpu()) tensor.copy_(host, /*non_blocking=*/false);  // blocking: `host` is reused
 }
 
 std::unique_ptr<PendingSum> MpiCommunicator::start_all_reduce_sum(torch::Tensor& tensor) {
@@ -72,7 +89,7 @@ torch::Tensor MpiCommunicator::all_gather_rows(const torch::Tensor& local, const
   TORCH_CHECK(static_cast<int>(rows.size()) == size_, "all_gather_rows: one row count per rank");
   TORCH_CHECK(local.size(0) == rows[rank_], "all_gather_rows: local rows differ from rows[rank]");
   if (size_ == 1) return local;
-  const auto host = host_copy(local);
+  const auto host = to_host(local);
   std::int64_t per_row = 1;
   for (int d = 1; d < local.dim(); ++d) per_row *= local.size(d);
   std::vector<int> counts(size_), displs(size_);
@@ -84,19 +101,24 @@ torch::Tensor MpiCommunicator::all_gather_rows(const torch::Tensor& local, const
   }
   auto shape = local.sizes().vec();
   shape[0] = total_rows;
-  auto gathered = torch::empty(shape, host.options().pinned_memory(false));
+  const bool on_cpu = local.device().is_cpu();
+  auto gathered = on_cpu ? torch::empty(shape, host.options()) : pinned_buffer(Staging::receive, shape, host.scalar_type());
   check_mpi(MPI_Allgatherv(host.data_ptr(), counts[rank_], mpi_type(host), gathered.data_ptr(), counts.data(),
                            displs.data(), mpi_type(host), comm_),
             "MPI_Allgatherv");
-  return gathered.to(local.device());
+  if (on_cpu) return gathered;
+  // The pinned buffer is reused by the next call: the result is a device tensor of its own.
+  auto result = torch::empty(shape, local.options());
+  result.copy_(gathered, /*non_blocking=*/false);
+  return result;
 }
 
 void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
   if (size_ == 1) return;
   TORCH_CHECK(tensor.is_contiguous(), "broadcast needs a contiguous tensor");
-  auto host = host_copy(tensor);
+  auto host = to_host(tensor);
   check_mpi(MPI_Bcast(host.data_ptr(), as_count(host.numel()), mpi_type(host), root, comm_), "MPI_Bcast");
-  if (!tensor.device().is_cpu()) tensor.copy_(host);
+  if (!tensor.device().is_cpu()) tensor.copy_(host, /*non_blocking=*/false);  // blocking: `host` is reused
 }
 
 void MpiCommunicator::broadcast_string(std::string& text, int root) {

@@ -1,4 +1,7 @@
 #pragma once
+#include <map>
+#include <utility>
+
 #include <mpi.h>
 
 #include "dist/communicator.h"
@@ -20,8 +23,18 @@ class MpiCommunicator : public Communicator {
   MPI_Comm comm() const { return comm_; }
 
  private:
+  // MPI reads and writes host memory: a CUDA tensor is copied into a pinned
+  // host buffer (DMA at full speed, no bounce through pageable memory) and
+  // back. Buffers are kept per (role, size in bytes), so each gradient bucket,
+  // whose size never changes, gets its pinned buffer once. The copies block,
+  // so a buffer is free again when a call returns.
+  enum class Staging { send, receive };
+  torch::Tensor pinned_buffer(Staging role, torch::IntArrayRef shape, torch::ScalarType dtype);
+  torch::Tensor to_host(const torch::Tensor& tensor);  // the tensor itself on the CPU, else a pinned copy
+
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
+  std::map<std::pair<Staging, std::int64_t>, torch::Tensor> pinned_;
 };
 
 // Throws std::runtime_error with MPI's error string when rc != MPI_SUCCESS.

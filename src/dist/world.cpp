@@ -5,17 +5,45 @@
 #include <stdexcept>
 
 #include "dist/mpi_communicator.h"
+#include "dist/placement.h"
+#ifdef CDAE_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#include <cuda_runtime_api.h>
+#endif
 #ifdef CDAE_WITH_NCCL
 #include "dist/nccl_communicator.h"
 #endif
 
 namespace cdae::dist {
 
+namespace {
+
+const char* thread_level_name(int level) {
+  if (level == MPI_THREAD_SINGLE) return "MPI_THREAD_SINGLE";
+  if (level == MPI_THREAD_FUNNELED) return "MPI_THREAD_FUNNELED";
+  if (level == MPI_THREAD_SERIALIZED) return "MPI_THREAD_SERIALIZED";
+  if (level == MPI_THREAD_MULTIPLE) return "MPI_THREAD_MULTIPLE";
+  return "an unknown thread level";
+}
+
+}  // namespace
+
+std::string thread_level_shortfall(int provided) {
+  // The MPI standard orders the levels: SINGLE < FUNNELED < SERIALIZED < MULTIPLE.
+  if (provided >= MPI_THREAD_SERIALIZED) return "";
+  return std::string("MPI_Init_thread: this MPI provides ") + thread_level_name(provided) +
+         ", but cdae needs MPI_THREAD_SERIALIZED: with CUDA tensors autograd runs backward in its own thread, "
+         "which then calls MPI (gradient sums, the latent gather's backward). Use an MPI built with thread "
+         "support (Open MPI, MPICH and their vendor builds provide it; for Intel MPI use the release_mt library)";
+}
+
 MpiSession::MpiSession(int* argc, char*** argv) {
-  int provided = 0;
-  check_mpi(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  int provided = MPI_THREAD_SINGLE;
+  if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) abort_job("MPI_Init_thread failed");
   // Errors come back as return codes (turned into exceptions) instead of a silent abort.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  const auto shortfall = thread_level_shortfall(provided);
+  if (!shortfall.empty()) abort_job(shortfall);
 }
 
 MpiSession::~MpiSession() {
@@ -24,11 +52,63 @@ MpiSession::~MpiSession() {
   if (!finalized) MPI_Finalize();
 }
 
-std::pair<int, int> local_rank_and_size() {
-  // A shared-memory split works under mpirun, srun and any launcher, unlike
-  // SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK, which each exist under one.
+namespace {
+
+// The ranks sharing this node's memory (under mpirun, srun and any launcher,
+// unlike SLURM_LOCALID / OMPI_COMM_WORLD_LOCAL_RANK, which each exist under one).
+MPI_Comm node_communicator() {
   MPI_Comm node;
-  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  check_mpi(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  return node;
+}
+
+// The same flag on every rank: true when it is true on every rank.
+bool on_every_rank(bool flag) {
+  int value = flag ? 1 : 0;
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+  return value == 1;
+}
+
+bool on_any_rank(bool flag) { return !on_every_rank(!flag); }
+
+// The PCI bus id of each CUDA device this rank sees, in CUDA index order.
+std::vector<GpuId> visible_gpus() {
+  std::vector<GpuId> ids;
+#ifdef CDAE_WITH_CUDA
+  const int count = c10::cuda::device_count();
+  for (int d = 0; d < count; ++d) {
+    char bus_id[64] = {};  // "dddd:bb:dd.f" and a NUL; CUDA documents 13 characters as enough
+    const cudaError_t rc = cudaDeviceGetPCIBusId(bus_id, static_cast<int>(sizeof(bus_id)), d);
+    if (rc != cudaSuccess)
+      throw std::runtime_error("cudaDeviceGetPCIBusId(device " + std::to_string(d) + ") failed: " +
+                               cudaGetErrorString(rc));
+    ids.emplace_back(bus_id);
+  }
+#else
+  // LibTorch has CUDA but this build's CUDA code is off (CDAE_WITH_CUDA=OFF):
+  // no bus ids, so each index stands for itself, which is right when every
+  // rank sees the same devices (plain mpirun). Without NCCL nothing else
+  // depends on it.
+  for (int d = 0; d < static_cast<int>(torch::cuda::device_count()); ++d) ids.push_back("cuda device " + std::to_string(d));
+#endif
+  return ids;
+}
+
+// Makes `index` the current CUDA device of this thread before any CUDA work,
+// so that no library creates a context (hundreds of MB) on device 0 of every rank.
+void make_current(int index) {
+#ifdef CDAE_WITH_CUDA
+  c10::cuda::set_device(static_cast<c10::DeviceIndex>(index));
+#else
+  (void)index;
+#endif
+}
+
+}  // namespace
+
+std::pair<int, int> local_rank_and_size() {
+  MPI_Comm node = node_communicator();
   int rank = 0, size = 1;
   MPI_Comm_rank(node, &rank);
   MPI_Comm_size(node, &size);
@@ -36,34 +116,67 @@ std::pair<int, int> local_rank_and_size() {
   return {rank, size};
 }
 
+std::vector<std::vector<std::string>> all_gather_lists(MPI_Comm comm, const std::vector<std::string>& mine) {
+  // One text per rank, a '\n' after each item; the lengths go first.
+  std::string packed;
+  for (const auto& item : mine) {
+    if (item.find('\n') != std::string::npos) throw std::invalid_argument("all_gather_lists: an item contains '\\n'");
+    packed += item + '\n';
+  }
+  int size = 1;
+  MPI_Comm_size(comm, &size);
+  std::vector<int> lengths(size), offsets(size);
+  int length = static_cast<int>(packed.size());
+  check_mpi(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, comm), "MPI_Allgather");
+  int total = 0;
+  for (int r = 0; r < size; ++r) {
+    offsets[r] = total;
+    total += lengths[r];
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  check_mpi(MPI_Allgatherv(packed.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, comm),
+            "MPI_Allgatherv");
+  std::vector<std::vector<std::string>> lists(size);
+  for (int r = 0; r < size; ++r) {
+    std::size_t begin = offsets[r];
+    const std::size_t end = begin + lengths[r];
+    while (begin < end) {
+      const auto newline = all.find('\n', begin);
+      lists[r].push_back(all.substr(begin, newline - begin));
+      begin = newline + 1;
+    }
+  }
+  return lists;
+}
+
 Placement place_this_rank(const std::string& device, const std::string& backend) {
   Placement p;
   MPI_Comm_rank(MPI_COMM_WORLD, &p.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &p.world_size);
-  std::tie(p.local_rank, p.local_size) = local_rank_and_size();
+  MPI_Comm node = node_communicator();
+  MPI_Comm_rank(node, &p.local_rank);
+  MPI_Comm_size(node, &p.local_size);
 
-  const bool cuda_available = torch::cuda::is_available();
-  if (device == "cuda" && !cuda_available)
-    throw std::runtime_error("config: device = \"cuda\" but no CUDA device is visible (or this build has no CUDA); "
-                             "use device = \"cpu\" or \"auto\"");
-  const bool use_cuda = device == "cuda" || (device == "auto" && cuda_available);
-  if (!use_cuda) {
-    if (backend == "nccl") throw std::runtime_error("config: dist.backend = \"nccl\" needs device cuda");
-    p.backend = "mpi";
+  const bool has_gpu = torch::cuda::is_available();
+  const bool cuda = use_cuda(device, has_gpu, on_every_rank(has_gpu));
+  NodeGpus node_gpus;
+  if (cuda) node_gpus = all_gather_lists(node, visible_gpus());
+  MPI_Comm_free(&node);
+#ifdef CDAE_WITH_NCCL
+  const bool nccl_built = true;
+#else
+  const bool nccl_built = false;
+#endif
+  if (!cuda) {
+    p.backend = choose_backend(backend, false, nccl_built, "", false);
     return p;
   }
-  const int gpus = static_cast<int>(torch::cuda::device_count());
-  if (p.local_size > gpus && backend != "mpi")
-    throw std::runtime_error(std::to_string(p.local_size) + " ranks on this node but only " + std::to_string(gpus) +
-                             " GPU(s): start one rank per GPU, or set dist.backend = \"mpi\" to share GPUs "
-                             "(slower: gradients are staged through host memory)");
-  p.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(p.local_rank % gpus));
-#ifdef CDAE_WITH_NCCL
-  p.backend = backend == "mpi" ? "mpi" : "nccl";
-#else
-  if (backend == "nccl") throw std::runtime_error("config: dist.backend = \"nccl\" but this build has no NCCL");
-  p.backend = "mpi";
-#endif
+  const auto device_of = assign_devices(node_gpus);
+  const auto shared_here = shared_gpu_report(node_gpus, device_of);
+  p.backend = choose_backend(backend, true, nccl_built, shared_here, on_any_rank(!shared_here.empty()));
+  const int index = device_of[p.local_rank];
+  make_current(index);
+  p.device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   return p;
 }
 
@@ -75,16 +188,18 @@ std::unique_ptr<Communicator> make_communicator(const Placement& placement) {
 }
 
 void abort_job(const std::string& message) {
-  int rank = 0, size = 1, initialized = 0;
+  int rank = 0, size = 1, initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
-  if (initialized) {
+  MPI_Finalized(&finalized);
+  const bool mpi_up = initialized && !finalized;
+  if (mpi_up) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
   }
   std::cerr << "cdae: error on rank " << rank << ": " << message << std::endl;
   // Alone, a plain exit says it all; with other ranks, MPI_Abort ends them too.
-  if (initialized && size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
-  if (initialized) MPI_Finalize();
+  if (mpi_up && size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+  if (mpi_up) MPI_Finalize();
   std::exit(1);
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <mpi.h>
 #include <torch/torch.h>
@@ -12,7 +14,12 @@
 namespace cdae::dist {
 
 // MPI_Init_thread in the constructor, MPI_Finalize in the destructor. A plain
-// single process (no mpirun) is a world of one.
+// single process (no mpirun) is a world of one. Asks for
+// MPI_THREAD_SERIALIZED and ends the job with a clear message when MPI
+// provides less: with CUDA tensors, autograd runs backward (the latent
+// gather's and the batch-norm sum's backward, the gradient buckets' hooks
+// where enabled) in its own device thread, which then calls MPI while the
+// main thread waits in backward().
 class MpiSession {
  public:
   MpiSession(int* argc, char*** argv);
@@ -30,12 +37,22 @@ struct Placement {
   std::string backend;  // "mpi" or "nccl"
 };
 
+// "" when MPI's thread level `provided` allows calls from the autograd
+// thread (MPI_THREAD_SERIALIZED or more), else what is wrong and what to do.
+std::string thread_level_shortfall(int provided);
+
 // The rank within the node and the node's rank count (MPI shared-memory split).
 std::pair<int, int> local_rank_and_size();
 
-// Picks the device (device: auto|cpu|cuda) and the backend (auto|mpi|nccl).
-// More ranks on a node than GPUs is refused unless backend is "mpi", which
-// stages through host memory and may share a GPU. Throws with a clear message.
+// Every rank's list of strings, in rank order, over `comm` (collective).
+std::vector<std::vector<std::string>> all_gather_lists(MPI_Comm comm, const std::vector<std::string>& mine);
+
+// Picks the device (device: auto|cpu|cuda) and the backend (auto|mpi|nccl)
+// with the rules of placement.h: the ranks of a node exchange the PCI bus ids
+// of the GPUs they see, each takes a GPU nobody else holds where it can, and
+// NCCL is refused only when two ranks would hold the same GPU (backend "mpi"
+// stages through host memory and may share one). The chosen device is made
+// current before any other CUDA work. Throws with a clear message.
 Placement place_this_rank(const std::string& device, const std::string& backend);
 
 std::unique_ptr<Communicator> make_communicator(const Placement& placement);

@@ -88,8 +88,9 @@ Trainer::Trainer(Config config, std::string config_path, std::vector<std::string
   buckets_ = std::make_unique<dist::GradientBuckets>(params,
                                                      static_cast<std::size_t>(config_.dist.bucket_mb * 1024 * 1024));
   // Overlap the gradient sums with backward where the backend sums
-  // asynchronously; MPI with CUDA tensors stages through the host in the
-  // autograd thread, which MPI_THREAD_FUNNELED does not allow.
+  // asynchronously (MPI on CPU tensors, NCCL). MPI with CUDA tensors stages
+  // through host memory with blocking copies, so a sum started in the
+  // autograd thread would only stall it; those buckets are summed after backward.
   if (device_.is_cpu() || comm_.name() == "nccl") buckets_->overlap_with_backward(comm_);
   adam_ = std::make_unique<Adam>(params, AdamOptions{config_.learning_rate, 0.9, 0.999, 1e-8, config_.weight_decay});
   synchronize_batch_norm(*model_, comm_);
