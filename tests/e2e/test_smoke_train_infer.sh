@@ -24,7 +24,12 @@ for f in best.h5 last.h5 best.txt progress.dat; do [ -s "$T/model/$f" ] || { ech
 [ "$(wc -l < "$T/model/progress.dat")" -eq 20 ] || { echo "FAIL: progress.dat lines"; exit 1; }
 ls "$T/scratch" | grep -Eq '^0010_grt-rec_-?[0-9]+\.[0-9]{5}\.png$' || { echo "FAIL: no scratch picture for epoch 10"; ls "$T/scratch"; exit 1; }
 
+# Pictures of an earlier run are cleared, a user's other files are not.
+mkdir -p "$T/res"; touch "$T/res/999999_1.23456.png" "$T/res/notes.txt" "$T/res/000001_x.png"
 $MPI "$BIN/cdae-infer" --config "$SRC/configs/smoke.json" "${set_out[@]}" > "$T/infer.log"
+[ ! -e "$T/res/999999_1.23456.png" ] || { echo "FAIL: a per-sample picture of an earlier run was left"; exit 1; }
+[ -e "$T/res/notes.txt" ] && [ -e "$T/res/000001_x.png" ] || { echo "FAIL: a file cdae did not write was removed"; exit 1; }
+grep -q "^# removed 1 per-sample pictures of an earlier run from $T/res" "$T/infer.log" || { echo "FAIL: the removal was not reported"; exit 1; }
 [ "$(grep -Ec '^ +[0-9]+  loss_v  +[0-9]+\.[0-9]{5}$' "$T/infer.log")" -eq 40 ] || { echo "FAIL: inference lines"; head "$T/infer.log"; exit 1; }
 [ "$(ls "$T/res" | grep -Ec '^[0-9]{6}_[0-9]+\.[0-9]{5}\.png$')" -eq 40 ] || { echo "FAIL: per-sample pictures"; exit 1; }
 
@@ -43,7 +48,11 @@ expected = {
  "temporal_encoder_decoder.convlstm_3.cell_list.0.conv.weight": (32,12,3,3),
  "temporal_encoder_decoder.convlstm_3.cell_list.0.conv.bias": (32,),
  "spatial_decoder.0.weight": (8,8,5,5,5), "spatial_decoder.0.bias": (8,), "spatial_decoder.2.weight": (8,8,5,5,5),
- "spatial_decoder.2.bias": (8,), "spatial_decoder.4.weight": (8,1,1,5,5), "spatial_decoder.4.bias": (1,)}
+ "spatial_decoder.2.bias": (8,), "spatial_decoder.4.weight": (8,1,1,5,5), "spatial_decoder.4.bias": (1,),
+ # the small preset's layer norms in front of the ConvLSTMs (model.lstm_norm)
+ "temporal_encoder_decoder.norm_1.weight": (8,), "temporal_encoder_decoder.norm_1.bias": (8,),
+ "temporal_encoder_decoder.norm_2.weight": (8,), "temporal_encoder_decoder.norm_2.bias": (8,),
+ "temporal_encoder_decoder.norm_3.weight": (4,), "temporal_encoder_decoder.norm_3.bias": (4,)}
 with h5py.File(f"{T}/model/best.h5", "r") as f:
     got = {}
     f["model"].visititems(lambda n, o: got.__setitem__(n, o.shape) if isinstance(o, h5py.Dataset) else None)
