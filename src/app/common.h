@@ -59,7 +59,7 @@ inline bool start_session(cxxopts::Options& options, int argc, char** argv, cxxo
   if (args.count("set")) session.overrides = args["set"].as<std::vector<std::string>>();
   session.config = train::load_config(session.config_path, session.overrides);
   session.placement = dist::place_this_rank(session.config.device, session.config.dist.backend);
-  session.comm = dist::make_communicator(session.placement);
+  session.comm = dist::make_communicator(session.placement, session.config.dist.timeout_s);
   train::configure_precision(session.config.precision);
   return true;
 }

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
                 << " (" << c.height << "x" << c.width << "x" << c.seqlen << ", latent " << arch.latent_size()
                 << "), " << (c.contrastive_phase() ? "contrastive" : "conventional") << " phase, precision "
                 << c.precision << ", config " << session.config_path << std::endl;
+      std::cout << "# " << cdae::dist::rank_layout(session.placement.node_of_rank) << std::endl;
     }
     cdae::train::Trainer trainer(session.config, session.config_path, session.overrides, *session.comm,
                                  session.placement.device);

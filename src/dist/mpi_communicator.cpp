@@ -31,9 +31,13 @@ int as_count(std::int64_t n) {
 
 }  // namespace
 
-MpiCommunicator::MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+MpiCommunicator::MpiCommunicator(MPI_Comm comm, double timeout_s, CollectiveWatchdog::Expiry on_expiry)
+    : comm_(comm) {
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
+  // Alone, no call ever waits for another rank.
+  if (size_ > 1 && timeout_s > 0)
+    watchdog_ = std::make_unique<CollectiveWatchdog>(timeout_s, describe_rank(rank_), std::move(on_expiry));
 }
 
 torch::Tensor MpiCommunicator::pinned_buffer(Staging role, torch::IntArrayRef shape, torch::ScalarType dtype) {
@@ -63,6 +67,7 @@ void MpiCommunicator::all_reduce_sum(torch::Tensor& tensor) {
   if (size_ == 1) return;
   TORCH_CHECK(tensor.is_contiguous(), "all_reduce_sum needs a contiguous tensor");
   auto host = to_host(tensor);
+  const auto armed = watch("MPI_Allreduce");
   check_mpi(MPI_Allreduce(MPI_IN_PLACE, host.data_ptr(), as_count(host.numel()), mpi_type(host), MPI_SUM, comm_),
             "MPI_Allreduce");
   if (!tensor.device().is_cpu()) tensor.copy_(host, /*non_blocking=*/false);  // blocking: `host` is reused
@@ -72,12 +77,18 @@ std::unique_ptr<PendingSum> MpiCommunicator::start_all_reduce_sum(torch::Tensor&
   // CUDA tensors are staged through host memory, which is a blocking copy anyway.
   if (size_ == 1 || !tensor.device().is_cpu()) return Communicator::start_all_reduce_sum(tensor);
   TORCH_CHECK(tensor.is_contiguous(), "start_all_reduce_sum needs a contiguous tensor");
+  // Only the wait blocks: the watchdog runs from there, not from the start.
   struct Request : PendingSum {
+    MpiCommunicator* self = nullptr;
     MPI_Request request = MPI_REQUEST_NULL;
     torch::Tensor keep_alive;
-    void wait() override { check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait(MPI_Iallreduce)"); }
+    void wait() override {
+      const auto armed = self->watch("MPI_Wait(MPI_Iallreduce)");
+      check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait(MPI_Iallreduce)");
+    }
   };
   auto pending = std::make_unique<Request>();
+  pending->self = this;
   pending->keep_alive = tensor;
   check_mpi(MPI_Iallreduce(MPI_IN_PLACE, tensor.data_ptr(), as_count(tensor.numel()), mpi_type(tensor), MPI_SUM, comm_,
                            &pending->request),
@@ -103,6 +114,7 @@ torch::Tensor MpiCommunicator::all_gather_rows(const torch::Tensor& local, const
   shape[0] = total_rows;
   const bool on_cpu = local.device().is_cpu();
   auto gathered = on_cpu ? torch::empty(shape, host.options()) : pinned_buffer(Staging::receive, shape, host.scalar_type());
+  const auto armed = watch("MPI_Allgatherv");
   check_mpi(MPI_Allgatherv(host.data_ptr(), counts[rank_], mpi_type(host), gathered.data_ptr(), counts.data(),
                            displs.data(), mpi_type(host), comm_),
             "MPI_Allgatherv");
@@ -117,6 +129,7 @@ void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
   if (size_ == 1) return;
   TORCH_CHECK(tensor.is_contiguous(), "broadcast needs a contiguous tensor");
   auto host = to_host(tensor);
+  const auto armed = watch("MPI_Bcast");
   check_mpi(MPI_Bcast(host.data_ptr(), as_count(host.numel()), mpi_type(host), root, comm_), "MPI_Bcast");
   if (!tensor.device().is_cpu()) tensor.copy_(host, /*non_blocking=*/false);  // blocking: `host` is reused
 }
@@ -124,11 +137,16 @@ void MpiCommunicator::broadcast(torch::Tensor& tensor, int root) {
 void MpiCommunicator::broadcast_string(std::string& text, int root) {
   if (size_ == 1) return;
   std::int64_t length = static_cast<std::int64_t>(text.size());
+  const auto armed = watch("MPI_Bcast(string)");
   check_mpi(MPI_Bcast(&length, 1, MPI_INT64_T, root, comm_), "MPI_Bcast");
   text.resize(static_cast<size_t>(length));
   check_mpi(MPI_Bcast(text.data(), as_count(length), MPI_CHAR, root, comm_), "MPI_Bcast");
 }
 
-void MpiCommunicator::barrier() { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+void MpiCommunicator::barrier() {
+  if (size_ == 1) return;
+  const auto armed = watch("MPI_Barrier");
+  check_mpi(MPI_Barrier(comm_), "MPI_Barrier");
+}
 
 }  // namespace cdae::dist

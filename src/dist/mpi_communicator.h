@@ -1,16 +1,25 @@
+// The communicator over MPI: CPU tensors directly, CUDA tensors staged
+// through pinned host memory. Every blocking call is watched: one that has
+// not completed after `timeout_s` ends the job (see collective_watchdog.h).
 #pragma once
 #include <map>
+#include <memory>
 #include <utility>
 
 #include <mpi.h>
 
+#include "dist/collective_watchdog.h"
 #include "dist/communicator.h"
 
 namespace cdae::dist {
 
 class MpiCommunicator : public Communicator {
  public:
-  explicit MpiCommunicator(MPI_Comm comm);  // MPI_COMM_WORLD, or MPI_COMM_SELF for a world of one
+  // comm: MPI_COMM_WORLD, or MPI_COMM_SELF for a world of one. timeout_s:
+  // dist.timeout_s, the longest a collective may wait for the other ranks;
+  // 0 waits for ever. on_expiry: what happens then (tests record it).
+  explicit MpiCommunicator(MPI_Comm comm, double timeout_s = 0,
+                           CollectiveWatchdog::Expiry on_expiry = end_job_from_watchdog);
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string name() const override { return "mpi"; }
@@ -21,8 +30,12 @@ class MpiCommunicator : public Communicator {
   void broadcast_string(std::string& text, int root) override;
   void barrier() override;
   MPI_Comm comm() const { return comm_; }
+  double timeout_s() const { return watchdog_ ? watchdog_->timeout_s() : 0; }
 
  private:
+  // Arms the watchdog for the blocking call that follows, until it returns.
+  CollectiveWatchdog::Armed watch(const char* collective) { return {watchdog_.get(), collective}; }
+
   // MPI reads and writes host memory: a CUDA tensor is copied into a pinned
   // host buffer (DMA at full speed, no bounce through pageable memory) and
   // back. Buffers are kept per (role, size in bytes), so each gradient bucket,
@@ -35,6 +48,7 @@ class MpiCommunicator : public Communicator {
   MPI_Comm comm_;
   int rank_ = 0, size_ = 1;
   std::map<std::pair<Staging, std::int64_t>, torch::Tensor> pinned_;
+  std::unique_ptr<CollectiveWatchdog> watchdog_;  // null for a world of one or timeout_s = 0
 };
 
 // Throws std::runtime_error with MPI's error string when rc != MPI_SUCCESS.

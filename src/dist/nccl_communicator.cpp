@@ -49,8 +49,8 @@ void NcclCommunicator::check_async_error() const {
   if (state != ncclInProgress) check(state, "an NCCL operation under way");
 }
 
-NcclCommunicator::NcclCommunicator(MPI_Comm comm, torch::Device device)
-    : mpi_(comm), device_(device), stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device.index())) {
+NcclCommunicator::NcclCommunicator(MPI_Comm comm, torch::Device device, double timeout_s)
+    : mpi_(comm, timeout_s), device_(device), stream_(c10::cuda::getStreamFromPool(/*isHighPriority=*/true, device.index())) {
   TORCH_CHECK(device.is_cuda() && device.has_index(), "NCCL communicator needs a CUDA device with an index");
   c10::cuda::CUDAGuard guard(device_);  // NCCL binds the communicator to the current device
   ncclUniqueId id;

@@ -21,8 +21,9 @@ namespace cdae::dist {
 class NcclCommunicator : public Communicator {
  public:
   // Collective over `comm`; `device` must be this rank's own GPU (NCCL
-  // refuses two ranks of one communicator on one GPU).
-  NcclCommunicator(MPI_Comm comm, torch::Device device);
+  // refuses two ranks of one communicator on one GPU). timeout_s watches the
+  // host-side MPI calls (MpiCommunicator), not the NCCL kernels.
+  NcclCommunicator(MPI_Comm comm, torch::Device device, double timeout_s = 0);
   // ncclCommDestroy normally; ncclCommAbort while an exception unwinds the
   // stack (see the definition).
   ~NcclCommunicator() override;

@@ -1,5 +1,8 @@
 #include "dist/world.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
@@ -149,10 +152,47 @@ std::vector<std::vector<std::string>> all_gather_lists(MPI_Comm comm, const std:
   return lists;
 }
 
+namespace {
+
+std::string host_name() {
+  char name[256] = {};
+  if (gethostname(name, sizeof name - 1) != 0) return "?";
+  return name;
+}
+
+// "3" or "0-1": a run of consecutive ranks.
+std::string rank_range(int first, int last) {
+  return first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
+}
+
+}  // namespace
+
+std::string rank_layout(const std::vector<std::string>& node_of_rank) {
+  // Ranges per node, nodes in order of their first rank.
+  std::vector<std::pair<std::string, std::vector<std::string>>> nodes;
+  const int size = static_cast<int>(node_of_rank.size());
+  for (int first = 0; first < size;) {
+    int last = first;
+    while (last + 1 < size && node_of_rank[last + 1] == node_of_rank[first]) ++last;
+    auto node = std::find_if(nodes.begin(), nodes.end(), [&](const auto& n) { return n.first == node_of_rank[first]; });
+    if (node == nodes.end()) node = nodes.insert(nodes.end(), {node_of_rank[first], {}});
+    node->second.push_back(rank_range(first, last));
+    first = last + 1;
+  }
+  std::string text = size == 1 ? "rank " : "ranks ";
+  for (std::size_t n = 0; n < nodes.size(); ++n) {
+    if (n > 0) text += ", ";
+    for (std::size_t r = 0; r < nodes[n].second.size(); ++r) text += (r > 0 ? "," : "") + nodes[n].second[r];
+    text += " on " + nodes[n].first;
+  }
+  return text;
+}
+
 Placement place_this_rank(const std::string& device, const std::string& backend) {
   Placement p;
   MPI_Comm_rank(MPI_COMM_WORLD, &p.rank);
   MPI_Comm_size(MPI_COMM_WORLD, &p.world_size);
+  for (auto& names : all_gather_lists(MPI_COMM_WORLD, {host_name()})) p.node_of_rank.push_back(names.at(0));
   MPI_Comm node = node_communicator();
   MPI_Comm_rank(node, &p.local_rank);
   MPI_Comm_size(node, &p.local_size);
@@ -180,11 +220,12 @@ Placement place_this_rank(const std::string& device, const std::string& backend)
   return p;
 }
 
-std::unique_ptr<Communicator> make_communicator(const Placement& placement) {
+std::unique_ptr<Communicator> make_communicator(const Placement& placement, double timeout_s) {
 #ifdef CDAE_WITH_NCCL
-  if (placement.backend == "nccl") return std::make_unique<NcclCommunicator>(MPI_COMM_WORLD, placement.device);
+  if (placement.backend == "nccl")
+    return std::make_unique<NcclCommunicator>(MPI_COMM_WORLD, placement.device, timeout_s);
 #endif
-  return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD);
+  return std::make_unique<MpiCommunicator>(MPI_COMM_WORLD, timeout_s);
 }
 
 void abort_job(const std::string& message) {

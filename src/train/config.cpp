@@ -50,7 +50,7 @@ json default_config_json() {
         {"lstm_norm", c.model.lstm_norm},
         {"output", c.model.output}}},
       {"data", {{"image", c.data.image}}},
-      {"dist", {{"backend", c.dist.backend}, {"bucket_mb", c.dist.bucket_mb}}},
+      {"dist", {{"backend", c.dist.backend}, {"bucket_mb", c.dist.bucket_mb}, {"timeout_s", c.dist.timeout_s}}},
       {"checkpoint_every", c.checkpoint_every},
       {"picture_every", c.picture_every},
       {"max_nonfinite_steps", c.max_nonfinite_steps},
@@ -201,6 +201,7 @@ Config parse_config(const json& user) {
   c.data.image = j["data"]["image"];
   c.dist.backend = j["dist"]["backend"];
   c.dist.bucket_mb = j["dist"]["bucket_mb"];
+  c.dist.timeout_s = j["dist"]["timeout_s"];
   c.checkpoint_every = j["checkpoint_every"];
   c.picture_every = j["picture_every"];
   c.max_nonfinite_steps = j["max_nonfinite_steps"];
@@ -252,6 +253,8 @@ Config parse_config(const json& user) {
   require_one_of("model.output", c.model.output, with_auto(model::output_names()));
   require_one_of("dist.backend", c.dist.backend, {"auto", "mpi", "nccl"});
   require(c.dist.bucket_mb > 0 && c.dist.bucket_mb <= 4096, "dist.bucket_mb", c.dist.bucket_mb, "0 < MB <= 4096");
+  require(c.dist.timeout_s == 0 || (c.dist.timeout_s >= 1 && c.dist.timeout_s <= 86400), "dist.timeout_s",
+          c.dist.timeout_s, "0 (wait for ever) or 1 <= seconds <= 86400");
   require(c.checkpoint_every >= 1, "checkpoint_every", c.checkpoint_every, ">= 1");
   require(c.picture_every >= 1, "picture_every", c.picture_every, ">= 1");
   require(c.max_nonfinite_steps >= 1, "max_nonfinite_steps", c.max_nonfinite_steps, ">= 1");

@@ -69,6 +69,7 @@ struct Config {
   struct Dist {
     std::string backend = "auto";  // auto | mpi | nccl
     double bucket_mb = 25.0;
+    double timeout_s = 300.0;  // a collective waiting longer ends the job (0: wait for ever)
   } dist;
   int checkpoint_every = 10;      // last.h5 + resume.h5 every this many epochs
   int picture_every = 10;         // scratch picture every this many epochs
