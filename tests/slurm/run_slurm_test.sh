@@ -20,62 +20,27 @@ SRC=$(cd "${2:?usage: $0 BUILD_DIR SOURCE_DIR}" && pwd) || exit 1
 CFG=$SRC/configs/smoke.json
 SBATCH_SCRIPT=$SRC/slurm/train.sbatch
 
-skip() { echo "SKIPPED: $*"; exit 77; }
+source "$SRC/tests/slurm/lib.sh"
 [ "$(id -u)" -eq 0 ] || skip "needs root to install and run munged/slurmctld/slurmd"
 [ -x "$BUILD/cdae-train" ] || { echo "FAIL: $BUILD/cdae-train missing"; exit 1; }
 [ -f "$CFG" ] || { echo "FAIL: $CFG missing"; exit 1; }
-
-# --- packages -------------------------------------------------------------
-pkgs=()
-for p in slurmctld slurmd slurm-client munge hdf5-tools; do
-  dpkg -s "$p" >/dev/null 2>&1 || pkgs+=("$p")
-done
-if [ ${#pkgs[@]} -gt 0 ]; then
-  echo "installing ${pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q "${pkgs[@]}" >/dev/null ||
-    { apt-get update -q >/dev/null && apt-get install -y -q "${pkgs[@]}" >/dev/null; } ||
-    skip "cannot install ${pkgs[*]} (no apt repository reachable?)"
-fi
+install_slurm_packages
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 
 # --- private cluster ------------------------------------------------------
 T=$(mktemp -d /tmp/cdae-slurm-test.XXXXXX)
-chmod 711 "$T"   # munged wants the socket's directory traversable
-PIDS=()
 cleanup() {
   if [ -n "${SLURM_CONF:-}" ] && [ -n "${ctld_pid:-}" ]; then
     scancel --full --quiet --user=root 2>/dev/null
     for _ in $(seq 30); do [ -z "$(squeue -h 2>/dev/null)" ] && break; sleep 1; done
   fi
-  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do kill "${PIDS[i]}" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$pid" 2>/dev/null
-  done
+  stop_daemons
   if [ "${CDAE_SLURM_TEST_KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-show_logs() {
-  for f in "$T"/slurmctld.log "$T"/slurmd.log "$@"; do
-    [ -f "$f" ] && { echo "----- tail $f"; tail -n 60 "$f"; }
-  done
-}
-fail() { echo "FAIL: $*"; show_logs "${LOGS[@]}"; exit 1; }
-pass() { echo "PASS: $*"; }
 LOGS=()
-
-cp /etc/munge/munge.key "$T/munge.key" 2>/dev/null ||
-  dd if=/dev/urandom of="$T/munge.key" bs=1 count=1024 status=none
-chown root:root "$T/munge.key"; chmod 600 "$T/munge.key"
-munged -F --force --socket="$T/munge.sock" --key-file="$T/munge.key" \
-  --pid-file="$T/munged.pid" --seed-file="$T/munged.seed" --log-file="$T/munged.log" \
-  >/dev/null 2>&1 &
-PIDS+=($!)
-for _ in $(seq 50); do [ -S "$T/munge.sock" ] && break; sleep 0.2; done
-munge -S "$T/munge.sock" -n | unmunge -S "$T/munge.sock" >/dev/null || fail "munged does not work"
+start_munged
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for _ in $(seq 50); do
@@ -85,47 +50,24 @@ done
 host=$(hostname -s)
 ncpu=$(nproc); [ "$ncpu" -lt 4 ] && ncpu=4   # oversubscribe small machines
 mkdir -p "$T/state" "$T/spool" "$T/work"
-cat >"$T/slurm.conf" <<EOF
-ClusterName=cdaetest
-SlurmctldHost=$host(127.0.0.1)
-SlurmUser=root
-SlurmdUser=root
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$T/munge.sock,cred_expire=10
-StateSaveLocation=$T/state
-SlurmdSpoolDir=$T/spool
-SlurmctldPidFile=$T/slurmctld.pid
-SlurmdPidFile=$T/slurmd.pid
-SlurmctldLogFile=$T/slurmctld.log
-SlurmdLogFile=$T/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SlurmdParameters=config_overrides
-MpiDefault=none
-JobRequeue=1
-ReturnToService=2
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/none
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=1000 State=UNKNOWN
-PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-EOF
+{
+  echo "ClusterName=cdaetest"
+  echo "SlurmctldHost=$host(127.0.0.1)"
+  echo "SlurmctldPort=$port"
+  echo "SlurmdPort=$((port + 1))"
+  slurm_conf_common
+  echo "SlurmdSpoolDir=$T/spool"
+  echo "SlurmdPidFile=$T/slurmd.pid"
+  echo "SlurmdLogFile=$T/slurmd.log"
+  echo "NodeName=$host NodeAddr=127.0.0.1 CPUs=$ncpu RealMemory=1000 State=UNKNOWN"
+  echo "PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP"
+} >"$T/slurm.conf"
 export SLURM_CONF=$T/slurm.conf
 slurmctld -D -f "$SLURM_CONF" >>"$T/slurmctld.log" 2>&1 &
 ctld_pid=$!; PIDS+=("$ctld_pid")
 slurmd -D -f "$SLURM_CONF" >>"$T/slurmd.log" 2>&1 &
 PIDS+=($!)
-state=
-for _ in $(seq 60); do
-  state=$(sinfo -h -o %T 2>/dev/null)
-  [ "$state" = idle ] && break; sleep 1
-done
-[ "$state" = idle ] || fail "node not idle after 60 s (sinfo: '$state')"
+wait_nodes_idle 1
 pass "private slurm cluster up (port $port, node $host, $ncpu CPUs)"
 
 # srun --mpi=pmix works with Debian's Open MPI; fall back to mpirun otherwise.
@@ -137,23 +79,6 @@ else
 fi
 export CDAE_BIN=$BUILD
 
-jobfield() { scontrol show job "$1" 2>/dev/null | grep -oE "(^| )$2=[^ ]*" | head -n1 | cut -d= -f2; }
-# wait_job ID SECONDS: until the job is in a final state; prints it
-wait_job() {
-  local st end=$((SECONDS + $2))
-  while [ $SECONDS -lt $end ]; do
-    st=$(jobfield "$1" JobState)
-    case $st in
-      COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE) echo "$st"; return ;;
-      PENDING) # a requeued job waits cred_expire (10 s here) before it starts again
-        [ $SECONDS -gt $((end - $2 + 60)) ] && [ "$(jobfield "$1" Reason)" = BeginTime ] &&
-          scontrol update JobId="$1" StartTime=now 2>/dev/null ;;
-    esac
-    sleep 1
-  done
-  echo "TIMEOUT_WAITING($st)"
-}
-last_epoch() { grep -oE '^epoch +[0-9]+ +loss_t' "$1" 2>/dev/null | tail -n1 | awk '{print $2}'; }
 submit() { # submit NAME OUTDIR [--set ...]: prints job id
   local name=$1 out=$2; shift 2
   sbatch --parsable -J "$name" -n 2 -c 1 -t 30 --chdir="$T/work" -o "$T/$name.out" \
