@@ -14,12 +14,17 @@ torch::Tensor sequences_of(const torch::Tensor& frames, std::int64_t n, std::int
   return frames.view({n, t, frames.size(1), frames.size(2), frames.size(3)}).permute({0, 2, 1, 3, 4});
 }
 
+// The plain layer that the faster forms take their parameters from, so a
+// seed gives the same weights whichever form runs.
+torch::nn::Conv3d plain_frame_conv3d(int in_channels, const ConvSpec& s) {
+  return torch::nn::Conv3d(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
+                               .stride({1, s.stride[1], s.stride[2]}));
+}
+
 }  // namespace
 
 FrameConv3dImpl::FrameConv3dImpl(int in_channels, const ConvSpec& s) : spec(s) {
-  // Initialised by the plain layer, so a seed gives the same weights either way.
-  torch::nn::Conv3d plain(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
-                              .stride({1, s.stride[1], s.stride[2]}));
+  const auto plain = plain_frame_conv3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
@@ -35,8 +40,7 @@ torch::Tensor FrameConv3dImpl::forward(const torch::Tensor& x) {
 }
 
 FrameConv2dImpl::FrameConv2dImpl(int in_channels, const ConvSpec& s) : spec(s) {
-  torch::nn::Conv3d plain(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
-                              .stride({1, s.stride[1], s.stride[2]}));
+  const auto plain = plain_frame_conv3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
