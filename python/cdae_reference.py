@@ -274,27 +274,6 @@ def contrastive_loss(x, y):
     return d_xx - d_xy
 
 
-def margin_loss(x, y, margin, to_every_normal=False):
-    """Hinge on RMS-per-element distances: mean relu(margin - d) from the normal
-    centroid (or from every normal latent) to each defect."""
-    x, y = x.flatten(1), y.flatten(1)
-    base = x if to_every_normal else x.mean(0, keepdim=True)
-    return torch.relu(margin - _pairwise_distance(base, y) / math.sqrt(x.shape[1])).mean()
-
-
-def infonce_loss(x, y, temperature):
-    """Supervised InfoNCE with normal anchors: positives the other normals,
-    negatives the defects, cosine similarities / temperature."""
-    x, y = x.flatten(1), y.flatten(1)
-    n = x.shape[0]
-    z = F.normalize(torch.cat([x, y]), dim=1)
-    s = z[:n] @ z.t() / temperature
-    self_mask = torch.eye(n, z.shape[0], dtype=torch.bool)
-    lse = torch.logsumexp(s.masked_fill(self_mask, float("-inf")), dim=1)
-    pos = s[:, :n].masked_fill(self_mask[:, :n], 0.0).sum(1) / (n - 1)
-    return (lse - pos).mean()
-
-
 def main(argv):
     if len(argv) != 1:
         print("usage: cdae_reference.py CKPT.h5 | seed | small", file=sys.stderr)
