@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <cstdio>
 #include <stdexcept>
 
 #include "dist/mpi_communicator.h"
@@ -237,7 +238,11 @@ void abort_job(const std::string& message) {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
   }
-  std::cerr << "cdae: error on rank " << rank << ": " << message << std::endl;
+  // One write: several ranks fail at once and share the launcher's stderr, and
+  // piecewise writes of std::cerr interleave (the message lost its prefix).
+  const std::string line = "cdae: error on rank " + std::to_string(rank) + ": " + message + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
   // Alone, a plain exit says it all; with other ranks, MPI_Abort ends them too.
   if (mpi_up && size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
   if (mpi_up) MPI_Finalize();
