@@ -10,9 +10,9 @@
 #include <numeric>
 
 #include "app/common.h"
-#include "data/sequence_tensor.h"
 #include "dist/gradient_buckets.h"
 #include "train/adam.h"
+#include "train/from_config.h"
 #include "train/train_step.h"
 #ifdef CDAE_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -77,8 +77,9 @@ int main(int argc, char** argv) {
     auto& comm = *s.comm;
     const int rank = comm.rank(), world = comm.size();
 
+    const auto source = train::make_batch_source(c, device);
     torch::manual_seed(c.seed);
-    model::SpatioTemporalAutoencoder model(c.architecture());
+    const auto model = train::make_model(c, source->sample_shape());
     model->to(device);
     if (c.precision == "fp64") model->to(torch::kFloat64);
     const auto params = model->parameters();
@@ -87,9 +88,12 @@ int main(int argc, char** argv) {
     train::Adam adam(params, {c.learning_rate, 0.9, 0.999, 1e-8, c.weight_decay});
     train::synchronize_batch_norm(*model, comm);
     train::broadcast_model(*model, comm);
-    const data::RotationSequenceGenerator generator(data::source_image(c.data.image, c.height, c.width), c.n_channels,
-                                                    device);
-
+    // One training batch and one validation batch per timed "epoch", as an
+    // epoch of the reference (an epoch over a stored dataset is many of them).
+    const data::BatchSizes sizes{c.batch_size_train, c.contrastive.n_outliers, c.batch_size_val,
+                                 c.contrastive.n_outliers_val};
+    source->check(sizes, world);
+    const auto settings = train::loss_settings(c);
     const int warmup = args["warmup"].as<int>(), timed = args["epochs"].as<int>();
     std::vector<double> epoch_ms;
     Phases sum;
@@ -98,35 +102,23 @@ int main(int argc, char** argv) {
     for (int epoch = 0; epoch < warmup + timed; ++epoch) {
       Phases p;
       const auto t0 = now();
-      model->train();
       train::seed_dropout(c.seed, epoch, rank);
-      const auto batch = train::make_sharded_batch(
-          generator, {c.seed, epoch, data::Stream::train_normal, {c.dtheta, false}, c.batch_size_train,
-                      data::Stream::train_defect, {c.contrastive.dtheta, false}, c.contrastive.n_outliers, c.seqlen},
-          rank, world);
+      const auto batch = source->train_batch(epoch, epoch % source->train_batches(sizes), sizes, rank, world);
       const auto t1 = now();
-      buckets.zero();
-      auto losses = train::batch_losses(*model, comm, batch, train::loss_settings(c));
-      const auto t2 = now();
-      losses.objective.backward();
-      const auto t3 = now();
-      buckets.all_reduce(comm);
-      comm.all_reduce_sum(losses.contributions);
-      const bool finite = buckets.all_finite();
-      const auto t4 = now();
-      if (finite) adam.step();
-      const auto t5 = now();
-      {
-        model->eval();
-        torch::NoGradGuard no_grad;
-        const auto val = train::make_sharded_batch(
-            generator, {c.seed, epoch, data::Stream::val_normal, {c.dtheta, false}, c.batch_size_val,
-                        data::Stream::val_defect, {c.contrastive.dtheta, false}, c.contrastive.n_outliers_val, c.seqlen},
-            rank, world);
-        auto v = train::batch_losses(*model, comm, val, train::loss_settings(c));
-        comm.all_reduce_sum(v.contributions);
-        (void)v.contributions.cpu();  // the trainer reads the losses every epoch too
-      }
+      // The trainer's own step, with the clock read after each phase.
+      Clock::time_point t2, t3, t4, t5;
+      train::training_step(*model, comm, buckets, adam, batch, settings, 0.0, [&](train::StepPhase phase) {
+        const auto t = now();
+        switch (phase) {
+          case train::StepPhase::forward: t2 = t; break;
+          case train::StepPhase::backward: t3 = t; break;
+          case train::StepPhase::gradient_sum: t4 = t; break;
+          case train::StepPhase::update: t5 = t; break;
+        }
+      });
+      train::validation_batch(*model, comm, source->val_batch(epoch, epoch % source->val_batches(sizes), sizes, rank,
+                                                              world),
+                              settings);
       const auto t6 = now();
       if (epoch < warmup) continue;
       p = {ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, t4), ms(t4, t5), ms(t5, t6)};
@@ -135,11 +127,12 @@ int main(int argc, char** argv) {
       sum.comm += p.comm; sum.optimizer += p.optimizer; sum.validation += p.validation;
     }
     if (rank != 0) return 0;
-    const auto arch = c.architecture();
+    const std::string model_name =
+        c.model.family == "spatiotemporal" ? c.model.preset : c.model.family + (c.model.variational ? " (VAE)" : "");
     const double train_samples = c.batch_size_train + c.contrastive.n_outliers;
     const double val_samples = c.batch_size_val + c.contrastive.n_outliers_val;
     // Training: forward + backward ~ 3 x forward; validation: forward only.
-    const double flop_per_epoch = 2.0 * arch.forward_macs_per_sample() * (3.0 * train_samples + val_samples);
+    const double flop_per_epoch = 2.0 * model->forward_macs_per_sample() * (3.0 * train_samples + val_samples);
     const double med = median(epoch_ms);
     const double tflops = flop_per_epoch / (med * 1e-3) / 1e12;
     const double peak = args["peak-tflops"].as<double>();
@@ -148,7 +141,7 @@ int main(int argc, char** argv) {
     const double lo = *std::min_element(epoch_ms.begin(), epoch_ms.end());
     const double hi = *std::max_element(epoch_ms.begin(), epoch_ms.end());
     if (args.count("json")) {
-      nlohmann::json j = {{"config", s.config_path}, {"preset", arch.preset}, {"device", device.str()},
+      nlohmann::json j = {{"config", s.config_path}, {"model", model_name}, {"device", device.str()},
                           {"ranks", world}, {"backend", comm.name()}, {"precision", c.precision},
                           {"epochs", timed}, {"ms_per_epoch_median", med}, {"ms_per_epoch_min", lo},
                           {"ms_per_epoch_max", hi},
@@ -161,8 +154,8 @@ int main(int argc, char** argv) {
       std::cout << j.dump() << std::endl;
       return 0;
     }
-    std::printf("cdae-bench  %s  preset %s  device %s  ranks %d (%s)  precision %s\n", s.config_path.c_str(),
-                arch.preset.c_str(), device.str().c_str(), world, comm.name().c_str(), c.precision.c_str());
+    std::printf("cdae-bench  %s  model %s  device %s  ranks %d (%s)  precision %s\n", s.config_path.c_str(),
+                model_name.c_str(), device.str().c_str(), world, comm.name().c_str(), c.precision.c_str());
     std::printf("  ms/epoch   median %.2f   min %.2f   max %.2f   (%d epochs after %d warm-up)\n", med, lo, hi, timed, warmup);
     std::printf("  split ms   data %.2f  forward %.2f  backward %.2f  comm %.2f  optimizer %.2f  validation %.2f\n",
                 sum.data / n, sum.forward / n, sum.backward / n, sum.comm / n, sum.optimizer / n, sum.validation / n);

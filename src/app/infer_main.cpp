@@ -7,12 +7,15 @@
 
 #include "app/common.h"
 #include "data/sequence_tensor.h"
+#include "data/source_image.h"
+#include "eval/dataset_report.h"
 #include "eval/inference.h"
 #include "eval/metrics.h"
 #include "eval/report.h"
 #include "io/atomic_file.h"
 #include "io/hdf5_file.h"
 #include "train/checkpoint.h"
+#include "train/from_config.h"
 #include "train/train_step.h"
 
 namespace {
@@ -28,7 +31,7 @@ std::string weights_path(const cxxopts::ParseResult& args, const train::Config& 
 }
 
 // Rank 0 loads the checkpoint; model and centroids go to every rank.
-void load_weights(const std::string& path, model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+void load_weights(const std::string& path, model::Autoencoder& model, dist::Communicator& comm,
                   eval::InferenceSettings& settings, bool rank0) {
   train::CheckpointMeta meta;
   auto flags = torch::zeros({2}, torch::kFloat64);
@@ -42,7 +45,7 @@ void load_weights(const std::string& path, model::SpatioTemporalAutoencoderImpl&
   comm.broadcast(flags_dev, 0);
   train::broadcast_model(model, comm);
   if (flags_dev[0].item<double>() > 0) {
-    const auto d = model.architecture.latent_size();
+    const auto d = model.latent_size();
     auto normal = rank0 ? meta.normal_centroid.to(device) : torch::zeros({d}, torch::TensorOptions().device(device));
     auto defect = rank0 ? meta.defect_centroid.to(device) : torch::zeros({d}, torch::TensorOptions().device(device));
     comm.broadcast(normal, 0);
@@ -66,7 +69,7 @@ void write_losses_h5(const std::string& path, const eval::ClassResult& r, const 
   });
 }
 
-int run_input(const cxxopts::ParseResult& args, model::SpatioTemporalAutoencoderImpl& model, app::Session& s,
+int run_input(const cxxopts::ParseResult& args, model::Autoencoder& model, app::Session& s,
               const eval::InferenceSettings& settings) {
   const auto input = args["input"].as<std::string>();
   const auto dataset = args["dataset"].as<std::string>();
@@ -81,12 +84,72 @@ int run_input(const cxxopts::ParseResult& args, model::SpatioTemporalAutoencoder
       f.write_f32("reconstructions", r.reconstructions.sizes().vec(), r.reconstructions.data_ptr<float>());
       f.write_f32("latents", r.latents.sizes().vec(), r.latents.data_ptr<float>());
       f.set_attr("input", input + ":" + dataset);
-      f.set_attr("loss_type", settings.loss_type);
+      f.set_attr("loss_type", settings.recovery.kind);
     });
     for (std::int64_t k = 0; k < r.losses.size(0); ++k)
       std::printf("%10lld  loss_v  %8.5f\n", static_cast<long long>(k), r.losses[k].item<double>());
     std::cout << "# " << r.losses.size(0) << " sequences scored; losses and reconstructions in " << output << std::endl;
   }
+  return 0;
+}
+
+// The test (or val) split of the config's HDF5 dataset: per-sample scores,
+// flags with a threshold from the normal validation scores or a
+// contamination ratio, the summary per class, histograms, top-k pictures.
+int run_dataset(const cxxopts::ParseResult& args, model::Autoencoder& model, app::Session& s,
+                const eval::InferenceSettings& settings) {
+  const auto& c = s.config;
+  const data::Hdf5Dataset dataset(c.data.path);
+  const auto split_name = args["split"].as<std::string>();
+  if (split_name != "test" && split_name != "val" && split_name != "train")
+    throw std::invalid_argument("--split '" + split_name + "' (accepted: test, val, train)");
+  const auto split = split_name == "test" ? data::Split::test : split_name == "val" ? data::Split::val
+                                                                                    : data::Split::train;
+  const auto result = eval::evaluate_dataset(model, *s.comm, dataset, split, false, settings);
+  if (result.index.empty())
+    throw std::invalid_argument("dataset file '" + c.data.path + "' has no sample in the " + split_name + " split");
+  eval::DatasetScores scores;
+  scores.index = result.index;
+  scores.label = result.label;
+  scores.loss = result.loss;
+  scores.dist_normal = result.dist_normal;
+  scores.dist_defect = result.dist_defect;
+  scores.class_names = dataset.class_names();
+  scores.dataset = c.data.path;
+  scores.split = split_name;
+  eval::Threshold threshold;
+  if (args.count("contamination")) {
+    threshold = eval::threshold_from_contamination(scores.loss, args["contamination"].as<double>());
+  } else {
+    const auto normal_val = eval::evaluate_dataset(model, *s.comm, dataset, data::Split::val, true, settings);
+    if (normal_val.loss.empty())
+      throw std::invalid_argument("dataset file '" + c.data.path + "' has no normal sample in the val split for "
+                                  "the threshold; use --contamination R instead");
+    threshold = eval::threshold_from_normal_quantile(normal_val.loss, args["threshold-quantile"].as<double>());
+  }
+  if (!s.rank0()) return 0;
+  const std::string results = c.inference.results;
+  io::ensure_writable_directory(results);
+  auto in_results = [&](const std::string& name) { return (std::filesystem::path(results) / name).string(); };
+  eval::write_scores_h5(in_results("scores.h5"), scores, threshold);
+  eval::write_flags_tsv(in_results("flags.tsv"), scores, threshold);
+  eval::write_score_histograms(in_results("hist.tsv"), scores);
+  std::cout << eval::write_dataset_summary(in_results("summary.tsv"), eval::summarize_dataset(scores, threshold));
+  const auto k = static_cast<std::size_t>(std::max(0, args["pictures"].as<int>()));
+  std::vector<std::int64_t> rows;
+  std::vector<double> losses;
+  for (auto i : eval::top_k(scores.loss, k)) {
+    rows.push_back(scores.index[i]);
+    losses.push_back(scores.loss[i]);
+  }
+  const auto pictures = in_results("top");
+  io::ensure_writable_directory(pictures);
+  const int written = eval::write_dataset_pictures(model, dataset, rows, losses, pictures);
+  std::cout << "# " << scores.loss.size() << " samples of the " << split_name << " split of " << c.data.path
+            << " scored; threshold " << threshold.value << " (" << threshold.rule << ")\n"
+            << "# results in " << results << ": flags.tsv, scores.h5, summary.tsv, hist.tsv"
+            << (written ? ", top/ (pictures of the " + std::to_string(written) + " highest scores)" : std::string())
+            << "; plot: python3 python/plot_scores.py " << results << std::endl;
   return 0;
 }
 
@@ -104,28 +167,36 @@ int main(int argc, char** argv) {
         ("classes", "Evaluate every class in one run: --classes alone for normal, defect, 2.1, 1.9, 1.0, 0, -2, "
                     "3, random; or --classes=LIST, e.g. --classes=2.0,2.1,random",
          cxxopts::value<std::string>()->implicit_value("default"))
-        ("pictures", "With --classes: pictures of the first N and the N worst samples per class",
+        ("pictures", "With --classes: pictures of the first N and the N worst samples per class; with data.source "
+                     "hdf5: of the N highest scores",
          cxxopts::value<int>()->default_value("4"))
         ("i,input", "Score sequences from this HDF5 file instead of generating them", cxxopts::value<std::string>())
         ("dataset", "Dataset in --input: (N,C,T,H,W) or (N,T,H,W), uint8 or float",
          cxxopts::value<std::string>()->default_value("sequences"))
         ("o,output", "With --input: HDF5 file for losses, reconstructions and latents", cxxopts::value<std::string>())
-        ("chunk", "Sequences per rank per forward pass", cxxopts::value<int>()->default_value("32"));
+        ("chunk", "Samples per rank per forward pass", cxxopts::value<int>()->default_value("32"))
+        ("split", "data.source hdf5: the split to score (test, val, train); the default mode there",
+         cxxopts::value<std::string>()->default_value("test"))
+        ("threshold-quantile", "data.source hdf5: flag scores above this quantile of the normal val scores",
+         cxxopts::value<double>()->default_value("0.95"))
+        ("contamination", "data.source hdf5: flag this fraction of the scored samples instead (e.g. 0.1)",
+         cxxopts::value<double>());
     cxxopts::ParseResult args;
     app::Session s;
     if (!app::start_session(options, argc, argv, args, s)) return 0;
     const auto& c = s.config;
-    model::SpatioTemporalAutoencoder model(c.architecture());
+    const auto model = train::make_model(c, train::configured_sample_shape(c));
     model->to(s.placement.device);
     eval::InferenceSettings settings;
     settings.seed = c.seed;
     settings.seqlen = c.seqlen;
-    settings.loss_type = c.inference.loss_type;
+    settings.recovery = {c.inference.loss_type, c.focal.gamma, c.focal.alpha};
     settings.n_samples = c.inference.n_samples;
     settings.chunk = std::max(1, args["chunk"].as<int>());
     settings.progress_seconds = c.progress_seconds;
     load_weights(weights_path(args, c), *model, *s.comm, settings, s.rank0());
     if (args.count("input")) return run_input(args, *model, s, settings);
+    if (c.data.source == "hdf5") return run_dataset(args, *model, s, settings);
 
     const data::RotationSequenceGenerator generator(data::source_image(c.data.image, c.height, c.width), c.n_channels,
                                                     s.placement.device);

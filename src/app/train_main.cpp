@@ -26,11 +26,18 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_stop_signal);
     const auto& c = session.config;
     if (session.rank0()) {
-      auto arch = c.architecture();
+      std::string model_line;
+      if (c.model.family == "spatiotemporal") {
+        const auto arch = c.architecture();
+        model_line = "preset " + arch.preset + " (" + std::to_string(c.height) + "x" + std::to_string(c.width) + "x" +
+                     std::to_string(c.seqlen) + ", latent " + std::to_string(arch.latent_size()) + ")";
+      } else {
+        model_line = c.model.family + (c.model.variational ? " VAE" : " autoencoder") + " (latent " +
+                     std::to_string(c.model.latent) + ") on " + c.data.path;
+      }
       std::cout << "# cdae-train " << CDAE_VERSION << ": " << session.placement.world_size << " rank(s), backend "
-                << session.comm->name() << ", device " << session.placement.device << ", preset " << arch.preset
-                << " (" << c.height << "x" << c.width << "x" << c.seqlen << ", latent " << arch.latent_size()
-                << "), " << (c.contrastive_phase() ? "contrastive" : "conventional") << " phase, precision "
+                << session.comm->name() << ", device " << session.placement.device << ", " << model_line
+                << ", " << (c.contrastive_phase() ? "contrastive" : "conventional") << " phase, precision "
                 << c.precision << ", config " << session.config_path << std::endl;
       std::cout << "# " << cdae::dist::rank_layout(session.placement.node_of_rank) << std::endl;
     }

@@ -1,5 +1,5 @@
 // Collectives that autograd can differentiate through, for terms of the loss
-// that need data from every rank (DESIGN.md, steps 4 and 5).
+// that need data from every rank (docs/design.md, "One training step", 4 and 5).
 #pragma once
 #include "dist/communicator.h"
 

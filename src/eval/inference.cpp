@@ -57,29 +57,36 @@ struct Scored {
   torch::Tensor losses, reconstructions, latents;
 };
 
-Scored score(model::SpatioTemporalAutoencoderImpl& model, const torch::Tensor& input, const std::string& loss_type,
-             int seqlen) {
+Scored score(model::Autoencoder& model, const torch::Tensor& input, const model::RecoveryLoss& loss) {
   torch::NoGradGuard no_grad;
   if (input.size(0) == 0) {  // a rank with no share of this chunk
     const auto options = input.options();
     return {torch::zeros({0}, options.dtype(torch::kFloat64)), torch::zeros_like(input),
-            torch::zeros({0, model.architecture.latent_size()}, options)};
+            torch::zeros({0, model.latent_size()}, options)};
   }
   auto out = model.forward(input);
   auto recon = out.reconstruction.to(torch::kFloat32);
-  const auto sse = model::squared_error_sums(recon, input);
-  return {model::per_sample_loss(sse, seqlen, loss_type).to(torch::kFloat64), recon, out.latent.to(torch::kFloat32)};
+  const auto sums = model::recovery_element_sums(recon, input, loss);
+  // Sequences per frame, as the reference; other samples per sample.
+  const int frames = input.dim() == 5 ? static_cast<int>(input.size(2)) : 1;
+  return {model::per_sample_loss(sums, frames, loss.kind).to(torch::kFloat64), recon, out.latent.to(torch::kFloat32)};
 }
 
-// input, recon: one channel of one sample, (T, H, W).
-void write_sample_picture(const std::string& dir, std::int64_t index, double loss, const torch::Tensor& input,
-                          const torch::Tensor& recon) {
+// input, recon: one channel of one sample, (T, H, W): side by side in dir/name.
+void write_picture(const std::string& dir, const std::string& name, const torch::Tensor& input,
+                   const torch::Tensor& recon) {
   const auto in = input.to(torch::kCPU, torch::kFloat32).contiguous();
   const auto re = recon.to(torch::kCPU, torch::kFloat32).contiguous();
-  char name[64];
-  std::snprintf(name, sizeof name, "%06lld_%.5f.png", static_cast<long long>(index), loss);
   io::write_sequence_picture((std::filesystem::path(dir) / name).string(), {in.data_ptr<float>(), re.data_ptr<float>()},
                              static_cast<int>(in.size(-3)), static_cast<int>(in.size(-2)), static_cast<int>(in.size(-1)));
+}
+
+// The reference's per-sample picture: {index:06d}_{loss:.5f}.png.
+void write_sample_picture(const std::string& dir, std::int64_t index, double loss, const torch::Tensor& input,
+                          const torch::Tensor& recon) {
+  char name[64];
+  std::snprintf(name, sizeof name, "%06lld_%.5f.png", static_cast<long long>(index), loss);
+  write_picture(dir, name, input, recon);
 }
 
 torch::Tensor distances_to(const torch::Tensor& latents, const torch::Tensor& centroid) {
@@ -98,7 +105,7 @@ int remove_sample_pictures(const std::string& dir) {
   return removed;
 }
 
-ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+ClassResult evaluate_class(model::Autoencoder& model, dist::Communicator& comm,
                            const data::RotationSequenceGenerator& generator, const ClassSpec& spec,
                            const InferenceSettings& settings, const std::string& picture_dir,
                            const PicturePolicy& pictures, bool print_lines) {
@@ -129,7 +136,7 @@ ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Co
     shard.end += begin;
     const auto angles = data::sequence_angles(spec.kind, settings.seed, 0, spec.stream(), shard, settings.seqlen);
     const auto input = generator.generate(angles, shard.size(), settings.seqlen);
-    const auto scored = score(model, input, settings.loss_type, settings.seqlen);
+    const auto scored = score(model, input, settings.recovery);
 
     std::vector<torch::Tensor> local{scored.losses,
                                      torch::from_blob(const_cast<double*>(angles.data()),
@@ -178,23 +185,23 @@ ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Co
       const auto angles =
           data::sequence_angles(spec.kind, settings.seed, 0, spec.stream(), {index, index + 1}, settings.seqlen);
       const auto input = generator.generate(angles, 1, settings.seqlen);
-      const auto scored = score(model, input, settings.loss_type, settings.seqlen);
+      const auto scored = score(model, input, settings.recovery);
       write_sample_picture(picture_dir, index, result.losses[index], input[0][0], scored.reconstructions[0][0]);
     }
   }
   return result;
 }
 
-StoredResult evaluate_stored(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+StoredResult evaluate_stored(model::Autoencoder& model, dist::Communicator& comm,
                              const torch::Tensor& sequences, const InferenceSettings& settings,
                              const std::string& source_name) {
-  const auto& a = model.architecture;
-  const std::vector<std::int64_t> expected{a.in_channels, a.seqlen, a.height, a.width};
+  const auto expected = model.sample_shape();
   const auto s = sequences.sizes().vec();
   if (std::vector<std::int64_t>(s.begin() + 1, s.end()) != expected) {
     std::ostringstream m;
-    m << source_name << ": sequences of shape " << sequences.sizes() << " do not fit the model, which takes (N, "
-      << a.in_channels << ", " << a.seqlen << ", " << a.height << ", " << a.width << ")";
+    m << source_name << ": sequences of shape " << sequences.sizes() << " do not fit the model, which takes (N";
+    for (auto d : expected) m << ", " << d;
+    m << ")";
     throw std::invalid_argument(m.str());
   }
   model.eval();
@@ -206,7 +213,7 @@ StoredResult evaluate_stored(model::SpatioTemporalAutoencoderImpl& model, dist::
   std::vector<torch::Tensor> losses, recons, latents;
   for (std::int64_t begin = shard.begin; begin < shard.end; begin += settings.chunk) {
     const auto count = std::min(settings.chunk, shard.end - begin);
-    const auto scored = score(model, sequences.narrow(0, begin, count).to(device), settings.loss_type, settings.seqlen);
+    const auto scored = score(model, sequences.narrow(0, begin, count).to(device), settings.recovery);
     losses.push_back(scored.losses);
     recons.push_back(scored.reconstructions);
     latents.push_back(scored.latents);
@@ -220,8 +227,79 @@ StoredResult evaluate_stored(model::SpatioTemporalAutoencoderImpl& model, dist::
   out.losses = comm.all_gather_rows(cat_or_empty(losses, {0}, torch::kFloat64), rows).cpu();
   out.reconstructions =
       comm.all_gather_rows(cat_or_empty(recons, sequences.sizes().vec(), torch::kFloat32), rows).cpu();
-  out.latents = comm.all_gather_rows(cat_or_empty(latents, {0, a.latent_size()}, torch::kFloat32), rows).cpu();
+  out.latents = comm.all_gather_rows(cat_or_empty(latents, {0, model.latent_size()}, torch::kFloat32), rows).cpu();
   return out;
+}
+
+DatasetResult evaluate_dataset(model::Autoencoder& model, dist::Communicator& comm, const data::Hdf5Dataset& dataset,
+                               data::Split split, bool normal_only, const InferenceSettings& settings) {
+  model.eval();
+  const auto rows = dataset.indices(split, [&](std::int64_t label) { return !normal_only || label == 0; });
+  const int world = comm.size(), rank = comm.rank();
+  const auto device = model.parameters().front().device();
+  const bool with_centroids = settings.normal_centroid.defined() && settings.defect_centroid.defined();
+  DatasetResult result;
+  const auto total = static_cast<std::int64_t>(rows.size());
+  const std::int64_t chunk_global = settings.chunk * world;
+  const auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
+  for (std::int64_t begin = 0; begin < total; begin += chunk_global) {
+    const auto now = std::chrono::steady_clock::now();
+    if (rank == 0 && begin > 0 &&
+        std::chrono::duration<double>(now - last_report).count() >= settings.progress_seconds) {
+      last_report = now;
+      const double rate = begin / std::chrono::duration<double>(now - started).count();
+      std::printf("# progress: %lld/%lld samples, %.1f samples/s, ETA %s\n", static_cast<long long>(begin),
+                  static_cast<long long>(total), rate, io::format_duration((total - begin) / rate).c_str());
+      std::fflush(stdout);
+    }
+    const std::int64_t count = std::min(chunk_global, total - begin);
+    const auto shard = data::even_shard(count, rank, world);
+    const std::vector<std::int64_t> mine(rows.begin() + begin + shard.begin, rows.begin() + begin + shard.end);
+    const auto scored = score(model, dataset.read(mine).to(device), settings.recovery);
+    std::vector<torch::Tensor> local{scored.losses};
+    if (with_centroids) {
+      local.push_back(distances_to(scored.latents, settings.normal_centroid).to(torch::kFloat64));
+      local.push_back(distances_to(scored.latents, settings.defect_centroid).to(torch::kFloat64));
+    }
+    const auto gathered =
+        comm.all_gather_rows(torch::stack(local, 1).contiguous(), data::shard_sizes(count, world)).cpu();
+    for (std::int64_t k = 0; k < count; ++k) {
+      const auto row = rows[begin + k];
+      result.index.push_back(row);
+      result.label.push_back(dataset.labels()[row]);
+      result.loss.push_back(gathered[k][0].item<double>());
+      if (with_centroids) {
+        result.dist_normal.push_back(gathered[k][1].item<double>());
+        result.dist_defect.push_back(gathered[k][2].item<double>());
+      }
+    }
+  }
+  return result;
+}
+
+int write_dataset_pictures(model::Autoencoder& model, const data::Hdf5Dataset& dataset,
+                           const std::vector<std::int64_t>& rows, const std::vector<double>& losses,
+                           const std::string& dir) {
+  const auto& shape = dataset.sample_shape();
+  if (shape.size() < 3 || rows.empty()) return 0;
+  model.eval();
+  torch::NoGradGuard no_grad;
+  const auto device = model.parameters().front().device();
+  const auto input = dataset.read(rows);
+  const auto recon = model.forward(input.to(device)).reconstruction.to(torch::kCPU, torch::kFloat32);
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    // Channel 0, as (T, H, W); an image is one frame.
+    auto in = input[k][0], re = recon[k][0];
+    if (shape.size() == 3) {
+      in = in.unsqueeze(0);
+      re = re.unsqueeze(0);
+    }
+    char name[96];
+    std::snprintf(name, sizeof name, "top%03zu_row%06lld_%.5f.png", k + 1, static_cast<long long>(rows[k]), losses[k]);
+    write_picture(dir, name, in, re);
+  }
+  return static_cast<int>(rows.size());
 }
 
 }  // namespace cdae::eval

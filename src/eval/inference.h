@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "data/batch_plan.h"
+#include "data/hdf5_dataset.h"
 #include "data/rotation_sequences.h"
 #include "dist/communicator.h"
-#include "model/autoencoder.h"
+#include "model/autoencoder_model.h"
+#include "model/recovery_losses.h"
 
 namespace cdae::eval {
 
@@ -24,7 +26,7 @@ std::vector<ClassSpec> parse_classes(const std::string& list);
 struct InferenceSettings {
   std::uint64_t seed = 0;
   int seqlen = 21;
-  std::string loss_type = "mse";
+  model::RecoveryLoss recovery;  // kind = inference.loss_type
   std::int64_t n_samples = 1000;
   std::int64_t chunk = 64;  // sequences per rank per forward pass
   double progress_seconds = 10;  // between progress lines of long evaluations (rank 0)
@@ -54,7 +56,7 @@ int remove_sample_pictures(const std::string& dir);
 // Evaluates n_samples sequences of one class; rank 0 writes the pictures
 // `{index:06d}_{loss:.5f}.png` into picture_dir (if not empty) and, when
 // print_lines, the reference line per sample. Every rank returns the results.
-ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+ClassResult evaluate_class(model::Autoencoder& model, dist::Communicator& comm,
                            const data::RotationSequenceGenerator& generator, const ClassSpec& spec,
                            const InferenceSettings& settings, const std::string& picture_dir,
                            const PicturePolicy& pictures, bool print_lines);
@@ -64,8 +66,26 @@ ClassResult evaluate_class(model::SpatioTemporalAutoencoderImpl& model, dist::Co
 struct StoredResult {
   torch::Tensor losses, reconstructions, latents;
 };
-StoredResult evaluate_stored(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
+StoredResult evaluate_stored(model::Autoencoder& model, dist::Communicator& comm,
                              const torch::Tensor& sequences, const InferenceSettings& settings,
                              const std::string& source_name);
+
+// Scores every sample of one split of an HDF5 dataset (only label 0 when
+// `normal_only`), sharded over ranks: each rank reads its own rows, chunk by
+// chunk. Every rank returns the results in dataset order. Rank 0 prints
+// progress lines with throughput and ETA on long splits.
+struct DatasetResult {
+  std::vector<std::int64_t> index, label;
+  std::vector<double> loss, dist_normal, dist_defect;  // distances empty without centroids
+};
+DatasetResult evaluate_dataset(model::Autoencoder& model, dist::Communicator& comm, const data::Hdf5Dataset& dataset,
+                               data::Split split, bool normal_only, const InferenceSettings& settings);
+
+// Rank 0 alone: pictures `top{k:03d}_row{index:06d}_{loss:.5f}.png` of the given
+// dataset rows (input beside reconstruction, channel 0) into `dir`, for
+// images and sequences; vectors have none. Returns how many were written.
+int write_dataset_pictures(model::Autoencoder& model, const data::Hdf5Dataset& dataset,
+                           const std::vector<std::int64_t>& rows, const std::vector<double>& losses,
+                           const std::string& dir);
 
 }  // namespace cdae::eval

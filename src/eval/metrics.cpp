@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 namespace cdae::eval {
 namespace {
@@ -133,6 +134,30 @@ double auroc(const std::vector<double>& positive, const std::vector<double>& neg
   }
   const double pairs = static_cast<double>(positive.size()) * static_cast<double>(negative.size());
   return static_cast<double>(halves) / 2.0 / pairs;
+}
+
+double average_precision(const std::vector<double>& positive, const std::vector<double>& negative) {
+  if (positive.empty()) throw std::invalid_argument("average_precision: needs at least one positive score");
+  require_finite(positive, "average_precision");
+  require_finite(negative, "average_precision");
+  std::vector<std::pair<double, bool>> scored;
+  for (double p : positive) scored.emplace_back(p, true);
+  for (double n : negative) scored.emplace_back(n, false);
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  double ap = 0, true_positives = 0, flagged = 0, last_recall = 0;
+  for (std::size_t k = 0; k < scored.size();) {
+    std::size_t end = k;
+    while (end < scored.size() && scored[end].first == scored[k].first) {
+      true_positives += scored[end].second ? 1 : 0;
+      ++end;
+    }
+    flagged += static_cast<double>(end - k);
+    const double recall = true_positives / static_cast<double>(positive.size());
+    ap += (recall - last_recall) * (true_positives / flagged);
+    last_recall = recall;
+    k = end;
+  }
+  return ap;
 }
 
 }  // namespace cdae::eval

@@ -30,4 +30,10 @@ double percentile(std::vector<double> values, double q);
 // P(pos > neg) + 0.5 P(pos == neg). Throws if either side is empty.
 double auroc(const std::vector<double>& positive, const std::vector<double>& negative);
 
+// Average precision for "positive scores are higher": the step-wise area
+// under the precision-recall curve, sum over thresholds of
+// (recall_k - recall_{k-1}) * precision_k, tied scores taken together
+// (sklearn.metrics.average_precision_score). Throws if positive is empty.
+double average_precision(const std::vector<double>& positive, const std::vector<double>& negative);
+
 }  // namespace cdae::eval

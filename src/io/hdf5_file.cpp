@@ -407,6 +407,51 @@ std::vector<std::int64_t> H5File::read_i64(const std::string& name, std::vector<
   return read_dataset<std::int64_t>(file_, path_, name, shape);
 }
 
+bool H5File::is_integer(const std::string& name) const {
+  Handle dset = open_dataset(file_, path_, name);
+  Handle type = checked(H5Dget_type(dset.get()), H5Tclose, path_, "cannot read the type of '" + name + "'");
+  if (!is_numeric(type.get()))
+    fail(path_, "dataset '" + name + "' has type " + describe_type(type.get()) + ", expected a number type");
+  return H5Tget_class(type.get()) == H5T_INTEGER;
+}
+
+std::vector<float> H5File::read_rows_f32(const std::string& name, const std::vector<std::int64_t>& rows,
+                                         std::vector<std::int64_t>* shape_out) const {
+  Handle dset = open_dataset(file_, path_, name);
+  Handle type = checked(H5Dget_type(dset.get()), H5Tclose, path_, "cannot read the type of '" + name + "'");
+  if (!is_numeric(type.get()))
+    fail(path_, "dataset '" + name + "' has type " + describe_type(type.get()) + ", expected a number type");
+  Handle space = checked(H5Dget_space(dset.get()), H5Sclose, path_, "cannot read the shape of '" + name + "'");
+  auto shape = dataspace_shape(space.get(), path_, name);
+  if (shape.empty()) fail(path_, "dataset '" + name + "' is a scalar, expected rows");
+  for (std::size_t k = 0; k < rows.size(); ++k)
+    if (rows[k] < 0 || rows[k] >= shape[0] || (k > 0 && rows[k] <= rows[k - 1]))
+      fail(path_, "dataset '" + name + "': row " + std::to_string(rows[k]) + " out of range or out of order (" +
+                      std::to_string(shape[0]) + " rows)");
+  shape[0] = static_cast<std::int64_t>(rows.size());
+  std::vector<float> values(static_cast<std::size_t>(element_count(shape)));
+  if (shape_out != nullptr) *shape_out = shape;
+  if (rows.empty() || values.empty()) return values;
+  // One hyperslab per run of consecutive rows, OR-ed together.
+  std::vector<hsize_t> start(shape.size(), 0), count(shape.begin(), shape.end());
+  H5Sselect_none(space.get());
+  for (std::size_t k = 0; k < rows.size();) {
+    std::size_t end = k + 1;
+    while (end < rows.size() && rows[end] == rows[end - 1] + 1) ++end;
+    start[0] = static_cast<hsize_t>(rows[k]);
+    count[0] = static_cast<hsize_t>(end - k);
+    if (H5Sselect_hyperslab(space.get(), H5S_SELECT_OR, start.data(), nullptr, count.data(), nullptr) < 0)
+      fail_with_reason(path_, "cannot select rows of '" + name + "'");
+    k = end;
+  }
+  std::vector<hsize_t> memory_dims(shape.begin(), shape.end());
+  Handle memory = checked(H5Screate_simple(static_cast<int>(memory_dims.size()), memory_dims.data(), nullptr),
+                          H5Sclose, path_, "cannot describe rows of '" + name + "'");
+  if (H5Dread(dset.get(), H5T_NATIVE_FLOAT, memory.get(), space.get(), H5P_DEFAULT, values.data()) < 0)
+    fail_with_reason(path_, "cannot read rows of dataset '" + name + "'");
+  return values;
+}
+
 std::vector<std::string> H5File::list(const std::string& group) const {
   if (!object_exists(file_, group)) fail(path_, "no group '" + group + "'");
   Handle object = checked(H5Oopen(file_, group.c_str(), H5P_DEFAULT), H5Oclose, path_,

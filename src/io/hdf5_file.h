@@ -28,6 +28,14 @@ class H5File {
   std::vector<float> read_f32(const std::string& name, std::vector<std::int64_t>* shape = nullptr) const;
   std::vector<double> read_f64(const std::string& name, std::vector<std::int64_t>* shape = nullptr) const;
   std::vector<std::int64_t> read_i64(const std::string& name, std::vector<std::int64_t>* shape = nullptr) const;
+  // Rows (indices along the first dimension, ascending, no repeats) of a
+  // numeric dataset as float32, read through one hyperslab selection so that
+  // only those rows leave the file. Integer types are converted by value
+  // (uint8 255 -> 255.0f). `shape` receives (rows.size(), the other dims...).
+  std::vector<float> read_rows_f32(const std::string& name, const std::vector<std::int64_t>& rows,
+                                   std::vector<std::int64_t>* shape = nullptr) const;
+  // True for integer datasets, false for floating-point ones; throws for others.
+  bool is_integer(const std::string& name) const;
   // Names of the direct children of a group ("/" for the root), sorted.
   std::vector<std::string> list(const std::string& group) const;
 

@@ -97,7 +97,11 @@ AutoencoderOutput SpatioTemporalAutoencoderImpl::forward(const torch::Tensor& x)
   const auto features = spatial_encoder->forward(x).permute({0, 2, 1, 3, 4});
   auto [temporal, latent] = temporal_encoder_decoder->forward(features);
   auto reconstruction = spatial_decoder->forward(temporal.permute({0, 2, 1, 3, 4}));
-  return {reconstruction, latent.reshape({x.size(0), -1})};
+  return {reconstruction, latent.reshape({x.size(0), -1}), {}};
+}
+
+std::vector<std::int64_t> SpatioTemporalAutoencoderImpl::sample_shape() const {
+  return {architecture.in_channels, architecture.seqlen, architecture.height, architecture.width};
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module) {

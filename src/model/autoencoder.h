@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "model/architecture.h"
+#include "model/autoencoder_model.h"
 #include "model/convlstm.h"
 #include "model/input_batch_norm.h"
 
@@ -23,14 +24,15 @@ struct TemporalEncoderDecoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(TemporalEncoderDecoder);
 
-struct AutoencoderOutput {
-  torch::Tensor reconstruction;  // (N, C, T, H, W)
-  torch::Tensor latent;          // (N, latent_size), flattened per sample
-};
-
-struct SpatioTemporalAutoencoderImpl : torch::nn::Module {
+struct SpatioTemporalAutoencoderImpl : Autoencoder {
   explicit SpatioTemporalAutoencoderImpl(const Architecture& architecture);
-  AutoencoderOutput forward(const torch::Tensor& x);  // x: (N, C, T, H, W)
+  // x: (N, C, T, H, W); the latent is convlstm_2's output flattened per sample.
+  AutoencoderOutput forward(const torch::Tensor& x) override;
+  std::vector<std::int64_t> sample_shape() const override;
+  std::int64_t latent_size() const override { return architecture.latent_size(); }
+  // The Architecture's JSON form, as checkpoints have always stored it.
+  nlohmann::json describe() const override { return architecture.to_json(); }
+  double forward_macs_per_sample() const override { return architecture.forward_macs_per_sample(); }
 
   Architecture architecture;
   InputBatchNorm input_norm{nullptr};  // spatial_encoder.0
@@ -40,8 +42,5 @@ struct SpatioTemporalAutoencoderImpl : torch::nn::Module {
 };
 TORCH_MODULE(SpatioTemporalAutoencoder);
 
-// Parameters and buffers in PyTorch state_dict order, with their names.
-std::vector<std::pair<std::string, torch::Tensor>> state_dict(torch::nn::Module& module);
-std::int64_t parameter_count(torch::nn::Module& module);
 
 }  // namespace cdae::model

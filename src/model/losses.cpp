@@ -12,9 +12,10 @@ torch::Tensor squared_error_sums(const torch::Tensor& reconstruction, const torc
 
 torch::Tensor per_sample_loss(const torch::Tensor& sse, int seqlen, const std::string& loss_type) {
   const double scale = 1.0 / (static_cast<double>(seqlen) * sse.size(1));
-  if (loss_type == "mse") return sse.sum(1) * scale;
   if (loss_type == "max") return std::get<0>(sse.max(1)) * scale;
-  throw std::invalid_argument("loss_type '" + loss_type + "' (accepted: mse, max)");
+  if (loss_type == "mse" || loss_type == "bce" || loss_type == "smooth_l1" || loss_type == "focal")
+    return sse.sum(1) * scale;
+  throw std::invalid_argument("loss_type '" + loss_type + "' (accepted: mse, max, bce, smooth_l1, focal)");
 }
 
 torch::Tensor recovery_mse(const torch::Tensor& local_sse, int seqlen, std::int64_t global_normal_count) {

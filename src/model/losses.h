@@ -1,5 +1,5 @@
 // The reference's losses, written so that the distributed trainer can combine
-// per-rank pieces into exactly the single-process value (see DESIGN.md):
+// per-rank pieces into exactly the single-process value (see docs/design.md):
 // recovery terms are built from per-sample squared-error sums, and the
 // contrastive term takes whatever (possibly gathered) latents it is given.
 #pragma once
@@ -12,8 +12,9 @@ namespace cdae::model {
 // Sum of squared errors over T, H, W for each sample and channel: (N, C).
 torch::Tensor squared_error_sums(const torch::Tensor& reconstruction, const torch::Tensor& target);
 
-// The per-sample loss of inference (batch size 1 in the reference), from (N, C) sums:
-// mse: sum over channels / seqlen / C; max: max over channels / seqlen / C.
+// The per-sample loss of inference (batch size 1 in the reference), from (N, C) sums
+// of the element losses (model/recovery_losses.h): max: max over channels / seqlen / C;
+// mse and the other kinds: sum over channels / seqlen / C.
 torch::Tensor per_sample_loss(const torch::Tensor& sse, int seqlen, const std::string& loss_type);
 
 // Recovery loss "mse" from this rank's normal samples' sums: sum / seqlen / C /

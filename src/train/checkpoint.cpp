@@ -6,10 +6,21 @@
 #include "io/atomic_file.h"
 #include "io/checksum.h"
 #include "io/hdf5_file.h"
+#include "model/autoencoder.h"
 
 namespace cdae::train {
 
 namespace {
+
+// A model description as compared between a checkpoint and a config. The
+// spatio-temporal family's goes through Architecture, so that files written
+// before an option existed compare with the option's old value filled in;
+// dropout changes no parameter.
+nlohmann::json comparable_description(const nlohmann::json& description) {
+  auto j = description.contains("family") ? description : model::Architecture::from_json(description).to_json();
+  j.erase("dropout");
+  return j;
+}
 
 std::vector<std::int64_t> shape_of(const torch::Tensor& t) { return t.sizes().vec(); }
 
@@ -54,7 +65,7 @@ mismatch:
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, model::SpatioTemporalAutoencoderImpl& model, const Adam* adam,
+void save_checkpoint(const std::string& path, model::Autoencoder& model, const Adam* adam,
                      const TrainingState& state, const CheckpointMeta& meta) {
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) io::ensure_writable_directory(parent.string());
@@ -84,7 +95,7 @@ void save_checkpoint(const std::string& path, model::SpatioTemporalAutoencoderIm
         file.set_attr("seed", static_cast<std::int64_t>(meta.seed));
         file.set_attr("world_size", static_cast<std::int64_t>(meta.world_size));
         file.set_attr("config", meta.config_json);
-        file.set_attr("architecture", model.architecture.to_json().dump());
+        file.set_attr("architecture", model.describe().dump());
         file.set_attr("version", std::string(CDAE_VERSION));
         file.set_attr("checksum", sum.hex());
         file.flush();
@@ -92,7 +103,7 @@ void save_checkpoint(const std::string& path, model::SpatioTemporalAutoencoderIm
       /*keep_previous=*/true);
 }
 
-TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAutoencoderImpl& model, Adam* adam,
+TrainingState load_checkpoint(const std::string& path, model::Autoencoder& model, Adam* adam,
                               CheckpointMeta* meta) {
   if (!std::filesystem::exists(path)) throw CheckpointError("checkpoint '" + path + "' does not exist");
   try {
@@ -100,12 +111,9 @@ TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAuto
     for (const char* attr : {"architecture", "checksum", "epoch"})
       if (!file.has_attr(attr))
         throw CheckpointError("checkpoint '" + path + "' has no attribute '" + attr + "' (not a cdae checkpoint?)");
-    // Through Architecture so that files written before an option existed
-    // compare with the option's old value filled in.
-    const auto stored = model::Architecture::from_json(nlohmann::json::parse(file.attr_string("architecture"))).to_json();
-    auto expected = model.architecture.to_json();
-    auto comparable = [](nlohmann::json j) { j.erase("dropout"); return j; };
-    if (comparable(stored) != comparable(expected))
+    const auto stored = comparable_description(nlohmann::json::parse(file.attr_string("architecture")));
+    const auto expected = comparable_description(model.describe());
+    if (stored != expected)
       throw CheckpointError("checkpoint '" + path + "' holds another architecture:\n  file:   " + stored.dump() +
                             "\n  config: " + expected.dump());
 
@@ -146,7 +154,7 @@ TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAuto
     const char* centroid_names[2] = {"/latent/normal_centroid", "/latent/defect_centroid"};
     for (int k = 0; k < 2; ++k)
       if (file.exists(centroid_names[k])) {
-        centroids[k] = torch::empty({model.architecture.latent_size()});
+        centroids[k] = torch::empty({model.latent_size()});
         get(file, sum, centroid_names[k], centroids[k]);
       }
     if (sum.hex() != file.attr_string("checksum"))
@@ -177,7 +185,7 @@ TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAuto
 }
 
 std::optional<TrainingState> load_checkpoint_with_fallback(const std::string& path,
-                                                           model::SpatioTemporalAutoencoderImpl& model,
+                                                           model::Autoencoder& model,
                                                            Adam* adam, std::string* loaded_from,
                                                            CheckpointMeta* meta) {
   for (const std::string& candidate : {path, path + ".prev"}) {

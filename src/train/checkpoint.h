@@ -1,4 +1,4 @@
-// Checkpoints as one HDF5 file (DESIGN.md "Files"):
+// Checkpoints as one HDF5 file (docs/design.md "Files"):
 //   /model/<state_dict name>               parameters and buffers
 //   /optimizer/<name>/exp_avg, /exp_avg_sq, /step   Adam state per parameter
 //   /latent/normal_centroid, /latent/defect_centroid (when known)
@@ -12,7 +12,7 @@
 
 #include <torch/torch.h>
 
-#include "model/autoencoder.h"
+#include "model/autoencoder_model.h"
 #include "train/adam.h"
 
 namespace cdae::train {
@@ -36,19 +36,19 @@ struct CheckpointMeta {
   torch::Tensor defect_centroid;  // optional
 };
 
-void save_checkpoint(const std::string& path, model::SpatioTemporalAutoencoderImpl& model, const Adam* adam,
+void save_checkpoint(const std::string& path, model::Autoencoder& model, const Adam* adam,
                      const TrainingState& state, const CheckpointMeta& meta);
 
 // Loads into `model` (and `adam` when given and the file has optimizer state).
 // Throws CheckpointError naming the file when it is missing, truncated,
 // fails its checksum, or holds another architecture.
-TrainingState load_checkpoint(const std::string& path, model::SpatioTemporalAutoencoderImpl& model, Adam* adam,
+TrainingState load_checkpoint(const std::string& path, model::Autoencoder& model, Adam* adam,
                               CheckpointMeta* meta = nullptr);
 
 // Tries `path`, then `path.prev`; reports a bad file on stderr and returns
 // nullopt when neither loads.
 std::optional<TrainingState> load_checkpoint_with_fallback(const std::string& path,
-                                                           model::SpatioTemporalAutoencoderImpl& model,
+                                                           model::Autoencoder& model,
                                                            Adam* adam, std::string* loaded_from = nullptr,
                                                            CheckpointMeta* meta = nullptr);
 

@@ -48,8 +48,17 @@ json default_config_json() {
         {"frame_convs", c.model.frame_convs},
         {"deconvs", c.model.deconvs},
         {"lstm_norm", c.model.lstm_norm},
-        {"output", c.model.output}}},
-      {"data", {{"image", c.data.image}}},
+        {"output", c.model.output},
+        {"family", c.model.family},
+        {"hidden", c.model.hidden},
+        {"channels", c.model.channels},
+        {"latent", c.model.latent},
+        {"variational", c.model.variational},
+        {"beta", c.model.beta}}},
+      {"data", {{"source", c.data.source}, {"image", c.data.image}, {"path", c.data.path}}},
+      {"denoising", {{"noise", c.denoising.noise}, {"level", c.denoising.level}}},
+      {"sparsity", {{"kind", c.sparsity.kind}, {"weight", c.sparsity.weight}, {"target", c.sparsity.target}}},
+      {"focal", {{"gamma", c.focal.gamma}, {"alpha", c.focal.alpha}}},
       {"dist", {{"backend", c.dist.backend}, {"bucket_mb", c.dist.bucket_mb}, {"timeout_s", c.dist.timeout_s}}},
       {"checkpoint_every", c.checkpoint_every},
       {"picture_every", c.picture_every},
@@ -115,6 +124,17 @@ void merge_checked(json& merged, const json& user, const std::string& prefix) {
       slot = value;
     } else if (slot.is_string()) {
       if (!value.is_string()) throw ConfigError("config: '" + key + "' must be a string, got " + value.dump());
+      slot = value;
+    } else if (slot.is_boolean()) {
+      if (!value.is_boolean()) throw ConfigError("config: '" + key + "' must be true or false, got " + value.dump());
+      slot = value;
+    } else if (slot.is_array()) {
+      // Lists of layer sizes: positive integers.
+      bool ok = value.is_array() && !value.empty();
+      for (const auto& item : ok ? value : json::array())
+        ok = ok && item.is_number_integer() && item.get<std::int64_t>() >= 1 && item.get<std::int64_t>() <= 1 << 20;
+      if (!ok)
+        throw ConfigError("config: '" + key + "' must be a non-empty list of positive integers, got " + value.dump());
       slot = value;
     } else {
       slot = value;
@@ -198,7 +218,22 @@ Config parse_config(const json& user) {
   c.model.deconvs = j["model"]["deconvs"];
   c.model.lstm_norm = j["model"]["lstm_norm"];
   c.model.output = j["model"]["output"];
+  c.model.family = j["model"]["family"];
+  c.model.hidden = j["model"]["hidden"].get<std::vector<int>>();
+  c.model.channels = j["model"]["channels"].get<std::vector<int>>();
+  c.model.latent = j["model"]["latent"];
+  c.model.variational = j["model"]["variational"];
+  c.model.beta = j["model"]["beta"];
+  c.data.source = j["data"]["source"];
   c.data.image = j["data"]["image"];
+  c.data.path = j["data"]["path"];
+  c.denoising.noise = j["denoising"]["noise"];
+  c.denoising.level = j["denoising"]["level"];
+  c.sparsity.kind = j["sparsity"]["kind"];
+  c.sparsity.weight = j["sparsity"]["weight"];
+  c.sparsity.target = j["sparsity"]["target"];
+  c.focal.gamma = j["focal"]["gamma"];
+  c.focal.alpha = j["focal"]["alpha"];
   c.dist.backend = j["dist"]["backend"];
   c.dist.bucket_mb = j["dist"]["bucket_mb"];
   c.dist.timeout_s = j["dist"]["timeout_s"];
@@ -216,7 +251,8 @@ Config parse_config(const json& user) {
   require(c.width >= 1 && c.width <= 4096, "width", c.width, "1..4096");
   require(c.learning_rate > 0 && c.learning_rate < 1, "learning_rate", c.learning_rate, "0 < lr < 1");
   require(c.epochs >= 0, "epochs", c.epochs, ">= 0");
-  require_one_of("loss_type", c.loss_type, {"mse", "max"});
+  const std::vector<std::string> recovery_losses{"mse", "max", "bce", "smooth_l1", "focal"};
+  require_one_of("loss_type", c.loss_type, recovery_losses);
   require(std::isfinite(c.dtheta), "dtheta", c.dtheta, "a finite number of degrees per frame");
   require(std::isfinite(c.contrastive.dtheta), "contrastive_loss.dtheta", c.contrastive.dtheta,
           "a finite number of degrees per frame");
@@ -237,7 +273,7 @@ Config parse_config(const json& user) {
   require(std::isfinite(c.contrastive.temperature) && c.contrastive.temperature > 0 &&
               c.contrastive.temperature <= 100,
           "contrastive_loss.temperature", c.contrastive.temperature, "0 < t <= 100");
-  require_one_of("inference.loss_type", c.inference.loss_type, {"mse", "max"});
+  require_one_of("inference.loss_type", c.inference.loss_type, recovery_losses);
   require(c.inference.n_samples >= 1, "inference.n_samples", c.inference.n_samples, ">= 1");
   require_one_of("device", c.device, {"auto", "cpu", "cuda"});
   require_one_of("precision", c.precision, {"fp32", "tf32", "bf16", "fp64"});
@@ -250,7 +286,38 @@ Config parse_config(const json& user) {
     return names;
   };
   require_one_of("model.lstm_norm", c.model.lstm_norm, with_auto(model::lstm_norm_names()));
-  require_one_of("model.output", c.model.output, with_auto(model::output_names()));
+  require_one_of("model.family", c.model.family, {"spatiotemporal", "dense", "conv"});
+  const bool spatiotemporal = c.model.family == "spatiotemporal";
+  if (spatiotemporal)
+    require_one_of("model.output", c.model.output, with_auto(model::output_names()));
+  else
+    require_one_of("model.output", c.model.output, {"auto", "sigmoid", "linear", "relu"});
+  require(c.model.latent >= 1 && c.model.latent <= 1 << 20, "model.latent", c.model.latent, "1..1048576");
+  require(!(c.model.variational && spatiotemporal), "model.variational", "true",
+          "false for model.family spatiotemporal (the VAE is a dense or conv model)");
+  require(std::isfinite(c.model.beta) && c.model.beta >= 0, "model.beta", c.model.beta, ">= 0");
+  require_one_of("data.source", c.data.source, {"rotation", "hdf5"});
+  require(!(c.data.source == "hdf5" && c.data.path.empty()), "data.path", "\"\"",
+          "the HDF5 dataset file when data.source is hdf5");
+  require(!(c.data.source == "rotation" && !spatiotemporal), "model.family", c.model.family,
+          "spatiotemporal for the generated rotation sequences (data.source rotation); dense and conv train on "
+          "data.source hdf5");
+  require_one_of("denoising.noise", c.denoising.noise, {"none", "gaussian", "masking"});
+  require(std::isfinite(c.denoising.level) && c.denoising.level >= 0 &&
+              (c.denoising.noise != "masking" || c.denoising.level < 1),
+          "denoising.level", c.denoising.level, ">= 0 (masking: < 1)");
+  require_one_of("sparsity.kind", c.sparsity.kind, {"none", "l1", "kl"});
+  require(std::isfinite(c.sparsity.weight) && c.sparsity.weight >= 0, "sparsity.weight", c.sparsity.weight, ">= 0");
+  require(c.sparsity.target > 0 && c.sparsity.target < 1, "sparsity.target", c.sparsity.target, "0 < target < 1");
+  require(std::isfinite(c.focal.gamma) && c.focal.gamma >= 0, "focal.gamma", c.focal.gamma, ">= 0");
+  require(c.focal.alpha > 0 && c.focal.alpha < 1, "focal.alpha", c.focal.alpha, "0 < alpha < 1");
+  for (const auto& [key, kind] : {std::pair<std::string, std::string>{"loss_type", c.loss_type},
+                                  {"inference.loss_type", c.inference.loss_type}}) {
+    const auto output = spatiotemporal ? c.architecture().output : c.family_output();
+    require(!((kind == "bce" || kind == "focal") && output != "sigmoid"), key, kind,
+            "mse, max or smooth_l1 unless the model ends in a sigmoid (model.output): bce and focal need "
+            "reconstructions in (0, 1)");
+  }
   require_one_of("dist.backend", c.dist.backend, {"auto", "mpi", "nccl"});
   require(c.dist.bucket_mb > 0 && c.dist.bucket_mb <= 4096, "dist.bucket_mb", c.dist.bucket_mb, "0 < MB <= 4096");
   require(c.dist.timeout_s == 0 || (c.dist.timeout_s >= 1 && c.dist.timeout_s <= 86400), "dist.timeout_s",
@@ -261,7 +328,8 @@ Config parse_config(const json& user) {
   require(c.weight_decay >= 0, "weight_decay", c.weight_decay, ">= 0");
   require(c.progress_seconds >= 0, "progress_seconds", c.progress_seconds, ">= 0");
 
-  const std::string problem = c.architecture().size_problem();
+  // Stored data fixes its own sizes (checked against the file at start).
+  const std::string problem = spatiotemporal ? c.architecture().size_problem() : "";
   if (!problem.empty()) {
     std::string sizes;
     for (int s : model::accepted_frame_sizes(c.model.preset, c.seqlen, 8, 256))
@@ -325,6 +393,38 @@ const std::vector<std::string>& live_keys() {
       "contrastive_loss.margin", "contrastive_loss.temperature", "progress_seconds",
       "checkpoint_every", "picture_every"};
   return keys;
+}
+
+void check_fits_ranks(const Config& c, int world_size) {
+  for (const auto& [key, value] : {std::pair{"batch_size_train", c.batch_size_train},
+                                   std::pair{"batch_size_val", c.batch_size_val}})
+    if (value < world_size)
+      throw ConfigError("config: '" + std::string(key) + "' = " + std::to_string(value) + " is smaller than the " +
+                        "number of ranks (" + std::to_string(world_size) + "): every rank needs at least one " +
+                        "normal sample; use fewer ranks or a larger batch");
+}
+
+LiveEdit merge_live_edits(const Config& running, const Config& edited, int world_size) {
+  auto pointer = [](const std::string& key) {
+    std::string p = "/" + key;
+    for (auto& ch : p)
+      if (ch == '.') ch = '/';
+    return json::json_pointer(p);
+  };
+  LiveEdit edit;
+  json merged = running.json;
+  for (const auto& key : live_keys()) {
+    const auto ptr = pointer(key);
+    if (edited.json.at(ptr) != merged.at(ptr)) {
+      edit.changed.push_back(key + " = " + edited.json.at(ptr).dump());
+      merged[ptr] = edited.json.at(ptr);
+    }
+  }
+  const auto diff = json::diff(merged, edited.json);
+  edit.waiting = diff.empty() ? "" : diff.dump();
+  edit.merged = edit.changed.empty() ? running : parse_config(merged);
+  check_fits_ranks(edit.merged, world_size);
+  return edit;
 }
 
 }  // namespace cdae::train

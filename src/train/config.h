@@ -30,7 +30,7 @@ struct Config {
   int width = 101;
   double learning_rate = 5e-4;
   std::int64_t epochs = 20000;
-  std::string loss_type = "mse";  // mse | max
+  std::string loss_type = "mse";  // mse | max | bce | smooth_l1 | focal
   double dtheta = 2.0;            // degrees per frame of the normal group
   struct Contrastive {
     int n_outliers = 0;  // defects per training batch; 0 = conventional phase
@@ -61,11 +61,33 @@ struct Config {
     std::string frame_convs = "conv2d";  // conv2d | conv3d | im2col: how the one-frame layers are computed
     std::string deconvs = "conv_kernels";  // conv_kernels | native: how the other transposed convolutions run
     std::string lstm_norm = "auto";      // auto (the preset's) | none | layer
-    std::string output = "auto";         // auto (the preset's) | relu | sigmoid
+    std::string output = "auto";         // auto (the preset's; sigmoid for dense/conv) | relu | sigmoid | linear
+    // The autoencoder family (model/autoencoder_model.h). The keys above
+    // shape the spatio-temporal one; these the dense and convolutional ones.
+    std::string family = "spatiotemporal";  // spatiotemporal | dense | conv
+    std::vector<int> hidden{256};           // dense: hidden widths, input side first ([h]: simple, [h1, h2, ..]: deep)
+    std::vector<int> channels{16, 32};      // conv: channels of each conv + pool stage
+    int latent = 32;                        // dense/conv: latent code size
+    bool variational = false;               // dense/conv: a VAE (mean and log-variance; KL term)
+    double beta = 1.0;                      // VAE: weight of the KL term
   } model;
   struct Data {
-    std::string image;  // PNG path; empty = the built-in coin
+    std::string source = "rotation";  // rotation (generated) | hdf5 (docs/datasets.md)
+    std::string image;                // rotation: PNG path; empty = the built-in coin
+    std::string path;                 // hdf5: the dataset file
   } data;
+  struct Denoising {
+    std::string noise = "none";  // none | gaussian | masking: corrupts the training input, the loss sees the clean one
+    double level = 0.1;          // gaussian: standard deviation; masking: fraction of elements zeroed
+  } denoising;
+  struct Sparsity {
+    std::string kind = "none";  // none | l1 (on the latent code) | kl (mean sigmoid activation towards target)
+    double weight = 1e-3;
+    double target = 0.05;
+  } sparsity;
+  struct Focal {
+    double gamma = 2.0, alpha = 0.25;  // loss_type focal
+  } focal;
   struct Dist {
     std::string backend = "auto";  // auto | mpi | nccl
     double bucket_mb = 25.0;
@@ -79,7 +101,10 @@ struct Config {
 
   nlohmann::json json;  // every key, defaults filled in: stored in checkpoints
 
+  // The spatio-temporal family's architecture (model.family spatiotemporal).
   model::Architecture architecture() const;
+  // model.output with "auto" resolved for the dense and convolutional families.
+  std::string family_output() const { return model.output == "auto" ? "sigmoid" : model.output; }
   bool contrastive_phase() const { return contrastive.n_outliers > 0; }
   // What makes a run a phase of its own: "conventional", or the contrastive
   // term's settings. A resume.h5 continues only a run of the same phase.
@@ -102,5 +127,19 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 
 // Keys that may change while a run goes on (the file is re-read every epoch).
 const std::vector<std::string>& live_keys();
+
+// Refuses batch sizes smaller than the number of ranks: every rank needs at
+// least one normal sample. Throws ConfigError naming the key.
+void check_fits_ranks(const Config& config, int world_size);
+
+// The running config with the live keys of an edited one merged in; the other
+// keys keep their running values until a restart.
+struct LiveEdit {
+  Config merged;
+  std::vector<std::string> changed;  // "key = value" per live key that changed
+  std::string waiting;               // JSON diff of the edits that need a restart ("" if none)
+};
+// Throws ConfigError when the merged config breaks a rule (check_fits_ranks).
+LiveEdit merge_live_edits(const Config& running, const Config& edited, int world_size);
 
 }  // namespace cdae::train

@@ -1,83 +1,88 @@
-// One epoch's pieces, as every rank runs them (DESIGN.md "One training step,
-// N ranks"): make this rank's share of the batch, compute the loss terms whose
-// sum over ranks is the single-process loss, and reduce the logged values.
+// One training step and one validation batch, as every rank runs them
+// (docs/design.md "One training step, N ranks"): the loss terms whose sum over
+// ranks is the single-process loss, backward, the gradient sum, and the
+// optimizer step. cdae-train and cdae-bench both call training_step().
 #pragma once
+#include <functional>
 #include <string>
-#include <vector>
 
 #include <torch/torch.h>
 
-#include "data/batch_plan.h"
-#include "data/rotation_sequences.h"
+#include "data/batch_source.h"
 #include "dist/communicator.h"
-#include "model/autoencoder.h"
+#include "dist/gradient_buckets.h"
+#include "model/autoencoder_model.h"
 #include "model/losses.h"
+#include "model/recovery_losses.h"
+#include "model/regularisers.h"
+#include "train/adam.h"
 #include "train/config.h"
 
 namespace cdae::train {
 
-// This rank's part of a batch of `normal` normal sequences followed by
-// `defect` defect sequences (global counts).
-struct ShardedBatch {
-  torch::Tensor input;                     // (local normal + local defect, C, T, H, W)
-  std::vector<std::int64_t> normal_rows;   // per rank
-  std::vector<std::int64_t> defect_rows;   // per rank
-  std::int64_t defect_count_local = 0;
-  std::int64_t local_normal() const;
-  std::int64_t local_defect() const;
-  std::int64_t global_normal() const;
-  std::int64_t global_defect() const;
+// How a batch's loss is made.
+struct LossSettings {
+  model::RecoveryLoss recovery;            // mse | max | bce | smooth_l1 | focal
+  std::string precision = "fp32";          // of the forward pass
+  model::ContrastiveSettings contrastive;  // pushes the known defects away
+  double contrastive_weight = 1.0;
+  double beta = 1.0;                       // KL weight, for models that give a log-variance (VAE)
+  model::SparsitySettings sparsity;
+  model::NoiseSettings noise;              // denoising: applied in training mode only
 };
-
-struct BatchRequest {
-  std::uint64_t seed = 0;
-  std::int64_t epoch = 0;
-  data::Stream normal_stream = data::Stream::train_normal;
-  data::SequenceKind normal_kind;
-  std::int64_t normal = 0;
-  data::Stream defect_stream = data::Stream::train_defect;
-  data::SequenceKind defect_kind;
-  std::int64_t defect = 0;
-  int seqlen = 21;
-};
-
-ShardedBatch make_sharded_batch(const data::RotationSequenceGenerator& generator, const BatchRequest& request,
-                                int rank, int world_size);
+LossSettings loss_settings(const Config& config);
 
 // The loss of one batch on this rank.
 struct StepLosses {
   torch::Tensor objective;  // what this rank back-propagates
-  // [recovery, contrastive] contributions whose sum over ranks is the global
-  // value (detached).
+  // [recovery + regularisers, contrastive] contributions whose sum over ranks
+  // is the global value (detached, float64).
   torch::Tensor contributions;
   model::AutoencoderOutput output;
 };
 
-// How a batch's loss is made: the recovery term, the contrastive term and its
-// weight, and the precision of the forward pass.
-struct LossSettings {
-  std::string loss_type = "mse";
-  int seqlen = 21;
-  std::string precision = "fp32";
-  model::ContrastiveSettings contrastive;
-  double contrastive_weight = 1.0;
+// With grad enabled, the contrastive, "max" and KL-sparsity terms see every
+// rank's data through differentiable collectives and are scaled by 1/N, so the
+// summed gradient is the single-process gradient.
+StepLosses batch_losses(model::Autoencoder& model, dist::Communicator& comm, const data::ShardedBatch& batch,
+                        const LossSettings& settings);
+
+enum class StepPhase { forward, backward, gradient_sum, update };
+
+struct StepResult {
+  double recovery = 0, contrastive = 0;  // global values
+  double flag_sum = 0;                   // the sum over ranks of each rank's `flag`
+  bool applied = false;                  // false: a non-finite loss or gradient, step skipped
+  torch::Tensor reconstruction;          // this rank's, for checks
 };
-LossSettings loss_settings(const Config& config);
 
-// With grad enabled, the contrastive and "max" terms see every rank's data
-// through differentiable gathers and are scaled by 1/N, so the summed
-// gradient is the single-process gradient.
-StepLosses batch_losses(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm,
-                        const ShardedBatch& batch, const LossSettings& settings);
+// Forward, losses, backward, gradient sum, and the Adam step when every loss
+// and gradient is finite (all ranks agree, they see the same sums). `flag`
+// is summed over ranks with the losses, so a stop request costs no extra
+// collective. `after` is called after each phase (cdae-bench times them);
+// `poison` multiplies the objective by NaN (fault-injection tests).
+StepResult training_step(model::Autoencoder& model, dist::Communicator& comm, dist::GradientBuckets& buckets,
+                         Adam& adam, const data::ShardedBatch& batch, const LossSettings& settings, double flag = 0,
+                         const std::function<void(StepPhase)>& after = {}, bool poison = false);
 
-// Connects the model's input batch norm to the other ranks (no-op for one rank).
-void synchronize_batch_norm(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm);
+// One validation batch (no grad): global [recovery, contrastive] and this rank's output.
+struct ValidationResult {
+  double recovery = 0, contrastive = 0;
+  model::AutoencoderOutput output;
+};
+ValidationResult validation_batch(model::Autoencoder& model, dist::Communicator& comm,
+                                  const data::ShardedBatch& batch, const LossSettings& settings);
+
+// Connects a spatio-temporal model's input batch norm to the other ranks
+// (no-op for one rank and for families without one).
+void synchronize_batch_norm(model::Autoencoder& model, dist::Communicator& comm);
 
 // Rank 0's parameters and buffers to every rank.
-void broadcast_model(model::SpatioTemporalAutoencoderImpl& model, dist::Communicator& comm);
+void broadcast_model(model::Autoencoder& model, dist::Communicator& comm);
 
-// Re-seeds dropout from (seed, epoch, rank): the random state is a pure
-// function of the epoch, so a resumed run draws the same masks.
+// Re-seeds dropout, VAE sampling and denoising noise from (seed, epoch, rank):
+// the random state is a pure function of the epoch, so a resumed run draws
+// the same masks.
 void seed_dropout(std::uint64_t seed, std::int64_t epoch, int rank);
 
 }  // namespace cdae::train

@@ -231,3 +231,70 @@ TEST(Config, ThePhaseNamesTheContrastiveSettings) {
   j["contrastive_loss"]["dtheta"] = 3.0;
   EXPECT_NE(parse_config(j).phase(), contrastive);
 }
+
+TEST(Config, FamilyDataAndRegulariserKeysAreCheckedByName) {
+  auto dense = reference_config();
+  dense["model"] = {{"family", "dense"}, {"hidden", {64, 32}}, {"latent", 8}, {"variational", true}};
+  dense["data"] = {{"source", "hdf5"}, {"path", "x.h5"}};
+  dense["loss_type"] = "bce";
+  const auto c = parse_config(dense);
+  EXPECT_EQ(c.model.family, "dense");
+  EXPECT_EQ(c.model.hidden, (std::vector<int>{64, 32}));
+  EXPECT_TRUE(c.model.variational);
+  EXPECT_EQ(c.family_output(), "sigmoid");  // auto, for dense and conv
+  struct Case { const char* key; json value; const char* expect; };
+  const std::vector<Case> cases = {
+      {"/model/family", "gan", "'model.family'"},
+      {"/model/hidden", json::array(), "'model.hidden' must be a non-empty list"},
+      {"/model/hidden", {64, -1}, "'model.hidden' must be a non-empty list of positive integers"},
+      {"/model/hidden", "64", "'model.hidden'"},
+      {"/model/variational", "yes", "'model.variational' must be true or false"},
+      {"/model/output", "linear", "'loss_type' = bce"},  // bce needs a sigmoid output
+      {"/data/source", "s3", "'data.source'"},
+      {"/data/path", "", "'data.path'"},
+      {"/denoising/noise", "salt", "'denoising.noise'"},
+      {"/sparsity/kind", "l2", "'sparsity.kind'"},
+      {"/sparsity/target", 1.5, "'sparsity.target'"},
+      {"/focal/alpha", 0.0, "'focal.alpha'"},
+  };
+  for (const auto& k : cases) {
+    auto j = dense;
+    j[json::json_pointer(k.key)] = k.value;
+    const auto e = error_of(j);
+    EXPECT_NE(e.find(k.expect), std::string::npos) << k.key << ": " << e;
+  }
+  // The generated rotation data is for the spatio-temporal family only; the VAE is dense or conv.
+  auto rotation = reference_config();
+  rotation["model"] = {{"family", "conv"}};
+  EXPECT_NE(error_of(rotation).find("'model.family'"), std::string::npos) << error_of(rotation);
+  rotation["model"] = {{"variational", true}};
+  EXPECT_NE(error_of(rotation).find("'model.variational'"), std::string::npos) << error_of(rotation);
+}
+
+TEST(Config, LiveEditsMergeOnlyLiveKeysAndRecheckTheRankRule) {
+  const auto running = parse_config(reference_config());
+  auto edited_json = reference_config();
+  edited_json["learning_rate"] = 0.001;
+  edited_json["dtheta"] = 1.0;  // needs a restart
+  auto edit = cdae::train::merge_live_edits(running, parse_config(edited_json), 4);
+  EXPECT_DOUBLE_EQ(edit.merged.learning_rate, 0.001);
+  EXPECT_DOUBLE_EQ(edit.merged.dtheta, 2.0);
+  ASSERT_EQ(edit.changed.size(), 1u);
+  EXPECT_EQ(edit.changed[0], "learning_rate = 0.001");
+  EXPECT_NE(edit.waiting.find("/dtheta"), std::string::npos) << edit.waiting;
+  // Nothing edited: nothing changed, nothing waiting.
+  edit = cdae::train::merge_live_edits(running, running, 4);
+  EXPECT_TRUE(edit.changed.empty());
+  EXPECT_TRUE(edit.waiting.empty());
+  // A live batch size below the number of ranks is refused, naming the key.
+  edited_json = reference_config();
+  edited_json["batch_size_val"] = 3;
+  try {
+    cdae::train::merge_live_edits(running, parse_config(edited_json), 4);
+    ADD_FAILURE() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'batch_size_val' = 3 is smaller than the number of ranks (4)"),
+              std::string::npos)
+        << e.what();
+  }
+}

@@ -29,7 +29,9 @@ void write_raw(const std::string& path, const std::string& name, hid_t file_type
   const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
   const hid_t dset = H5Dcreate2(file, name.c_str(), file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   ASSERT_GE(dset, 0);
-  if (!data.empty()) ASSERT_GE(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), 0);
+  if (!data.empty()) {
+    ASSERT_GE(H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()), 0);
+  }
   H5Dclose(dset);
   H5Sclose(space);
   H5Fclose(file);

@@ -7,16 +7,8 @@
 #     no file appears or disappears in the output directories).
 # Also: --help exits 0 and lists every flag defined in src/app.
 # Usage: bash test_bad_input.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-BIN=$1; SRC=$2
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-PY=/usr/bin/python3
-export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-MPI="mpirun --oversubscribe --bind-to none"
+source "$(dirname "$0")/../support/lib.sh" "$@"
 CFG="$SRC/configs/smoke.json"
-OUT=(--set path_save_model=$T/model --set path_scratch=$T/scratch --set inference.results=$T/res
-     --set inference.weights=$T/model/best.h5)
-failures=0
 start=$SECONDS
 
 # ---------------------------------------------------------------- fixtures

@@ -2,10 +2,7 @@
 # cdae-bench and the PyTorch side of the benchmark run on CPU and report
 # sane figures (the figures themselves are recorded in docs/performance.md).
 # Usage: bash test_bench.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+source "$(dirname "$0")/../support/lib.sh" "$@"
 mpirun --oversubscribe --bind-to none -np 2 "$BIN/cdae-bench" --config "$SRC/configs/smoke.json" --epochs 3 --warmup 1 \
   --json > "$T/cdae.json"
 "$BIN/cdae-bench" --config "$SRC/configs/smoke.json" --epochs 2 --warmup 1 | tee "$T/cdae.txt"

@@ -5,11 +5,7 @@
 # other outliers, above what phase 1 (conventional) alone reaches, both
 # measured here. About 3 minutes on 2 cores.
 # Usage: bash test_contrastive_effect.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d)
-trap 'kill_and_remove "$T"' EXIT
+source "$(dirname "$0")/../support/lib.sh" "$@"
 E1=${CDAE_EFFECT_EPOCHS1:-500}
 E2=${CDAE_EFFECT_EPOCHS2:-450}
 mpirun="mpirun --oversubscribe --bind-to none -np 2"

@@ -11,10 +11,8 @@
 # Checks: non-zero exit; a message naming the checkpoint file; the previous
 # best.h5/last.h5 (and their .prev) unchanged and still loadable; no *.tmp.* left.
 # Usage: bash test_disk_full.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d); trap 'umount "$T/disk" 2>/dev/null || true; rm -rf "$T"' EXIT
+source "$(dirname "$0")/../support/lib.sh" "$@"
+trap 'umount "$T/disk" 2>/dev/null || true; kill_and_remove "$T"' EXIT
 OUT=(--config "$SRC/configs/smoke.json" --set path_save_model=$T/model --set path_scratch=$T/scratch
      --set inference.results=$T/res --set checkpoint_every=4 --set picture_every=1000)
 start=$SECONDS

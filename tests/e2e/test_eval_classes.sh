@@ -5,11 +5,7 @@
 # summary.tsv (AUROC in [0,1] wherever the data exist), and that every PNG
 # opens and every SVG parses.
 #   bash tests/e2e/test_eval_classes.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-BIN=$1; SRC=$2
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-PY=/usr/bin/python3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
+source "$(dirname "$0")/../support/lib.sh" "$@"
 MPI="mpirun --oversubscribe --bind-to none -np 2"
 N=24      # samples per class
 PICS=2    # first and worst pictures per class

@@ -4,11 +4,7 @@
 # reference's final ReLU, 4 of them started with a decoder inactive at every
 # pixel and never learned), and no dead-output warning is printed.
 # Usage: bash test_every_seed_learns.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d)
-trap 'kill_and_remove "$T"' EXIT
+source "$(dirname "$0")/../support/lib.sh" "$@"
 for seed in 0 1 2 3 4 5 6 7 8; do
   "$BIN/cdae-train" --config "$SRC/configs/smoke.json" --set seed=$seed --set epochs=50 \
     --set contrastive_loss.n_outliers=0 --set path_save_model="$T/m$seed" --set path_scratch="$T/s$seed" \

@@ -10,12 +10,8 @@
 #         the epoch lines B prints before the kill and after the resume equal A's.
 # KILL_DELAY=<seconds> fixes the kill moment (default: random, printed).
 # Usage: bash test_kill_resume.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d)
+source "$(dirname "$0")/../support/lib.sh" "$@"
 BG=""
-trap 'kill_and_remove "$T"' EXIT
 MPI="mpirun --oversubscribe --bind-to none -np 2"
 EPOCHS=30
 args() {  # args DIR

@@ -2,11 +2,7 @@
 # The config file is re-read every epoch: a broken edit is reported and
 # ignored (the run goes on), a valid edit of a live key takes effect.
 # Usage: bash test_live_config.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d)
-trap 'kill_and_remove "$T"' EXIT
+source "$(dirname "$0")/../support/lib.sh" "$@"
 cfg=$T/live.json
 $PY - "$SRC/configs/smoke.json" "$cfg" "$T" <<'PY'
 import json, sys

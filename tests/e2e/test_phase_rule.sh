@@ -6,11 +6,7 @@
 # naming the file. And the conventional phase has no validation contrastive
 # term even with n_outliers_val > 0 (as the reference).
 # Usage: bash test_phase_rule.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d)
-trap 'kill_and_remove "$T"' EXIT
+source "$(dirname "$0")/../support/lib.sh" "$@"
 train() {  # train DIR N_OUTLIERS [more cdae-train options]: prints the exit status
   local dir=$1 n=$2; shift 2
   local rc=0

@@ -2,10 +2,7 @@
 # cdae against the PyTorch reference: train the small preset briefly, run cdae-infer,
 # and compare its reconstructions, latents and losses with python/check_against_cdae.py.
 # Usage: bash tests/e2e/test_python_reference.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-BUILD=$(cd "${1:?usage: $0 BUILD_DIR SOURCE_DIR}" && pwd)
-SRC=$(cd "${2:?usage: $0 BUILD_DIR SOURCE_DIR}" && pwd)
-PY=/usr/bin/python3   # Debian's python (torch, h5py); not the pyenv one on PATH
+source "$(dirname "$0")/../support/lib.sh" "$@"
 CFG="$SRC/configs/smoke.json"
 CHECK="$SRC/python/check_against_cdae.py"
 
@@ -15,12 +12,10 @@ if ! "$PY" -c 'import torch, h5py' 2>/dev/null; then
     else sudo apt-get install -y python3-torch python3-h5py; fi
 fi
 
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 run() { echo "+ $*"; "$@"; }
 
 echo "== training the small preset for 12 epochs in $T"
-run "$BUILD/cdae-train" --config "$CFG" --set "path_save_model=$T/model" \
+run "$BIN/cdae-train" --config "$CFG" --set "path_save_model=$T/model" \
     --set "path_scratch=$T/scratch" --set epochs=12 --set model.dropout=0
 test -f "$T/model/last.h5"
 
@@ -30,7 +25,7 @@ run "$PY" "$CHECK" --make-input "$T/in.h5" --checkpoint "$T/model/last.h5" --n 6
 for ds in sequences sequences_f32; do
     echo "== cdae-infer on dataset $ds, then the PyTorch check"
     rm -f "$T/out.h5"
-    run "$BUILD/cdae-infer" --config "$CFG" --weights "$T/model/last.h5" \
+    run "$BIN/cdae-infer" --config "$CFG" --weights "$T/model/last.h5" \
         --input "$T/in.h5" --dataset "$ds" --output "$T/out.h5"
     run "$PY" "$CHECK" --checkpoint "$T/model/last.h5" --input "$T/in.h5" \
         --dataset "$ds" --cdae-output "$T/out.h5" --tol 1e-5

@@ -9,12 +9,7 @@
 #      non-zero with a clear message; last.h5 is a valid earlier checkpoint whose
 #      weights are those of the last good step.
 # Usage: bash test_rank_failure.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
-source "$(dirname "$0")/lib.sh"
-BIN=$1; SRC=$2
-T=$(mktemp -d)
-trap 'kill_and_remove "$T"' EXIT
-MPI="mpirun --oversubscribe --bind-to none"
+source "$(dirname "$0")/../support/lib.sh" "$@"
 args() {  # args DIR
   echo --config "$SRC/configs/smoke.json" --set path_save_model=$1/model --set path_scratch=$1/scratch \
        --set inference.results=$1/res

@@ -1,15 +1,10 @@
 #!/usr/bin/env bash
 # The main job end to end: a contrastive smoke run on 2 ranks, then inference.
 # Checks the reference log format, best.h5 contents, pictures, hist.dat.
-set -euo pipefail
-BIN=$1; SRC=$2
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-PY=/usr/bin/python3
+source "$(dirname "$0")/../support/lib.sh" "$@"
 MPI="mpirun --oversubscribe --bind-to none -np 2"
-set_out=(--set path_save_model=$T/model --set path_scratch=$T/scratch --set inference.results=$T/res
-         --set inference.weights=$T/model/best.h5)
 
-$MPI "$BIN/cdae-train" --config "$SRC/configs/smoke.json" "${set_out[@]}" > "$T/train.log"
+$MPI "$BIN/cdae-train" --config "$SRC/configs/smoke.json" "${OUT[@]}" > "$T/train.log"
 cat "$T/train.log" | head -n 5
 epochs=$(grep -c '^epoch ' "$T/train.log")
 [ "$epochs" -eq 20 ] || { echo "FAIL: expected 20 epoch lines, got $epochs"; exit 1; }
@@ -26,7 +21,7 @@ ls "$T/scratch" | grep -Eq '^0010_grt-rec_-?[0-9]+\.[0-9]{5}\.png$' || { echo "F
 
 # Pictures of an earlier run are cleared, a user's other files are not.
 mkdir -p "$T/res"; touch "$T/res/999999_1.23456.png" "$T/res/notes.txt" "$T/res/000001_x.png"
-$MPI "$BIN/cdae-infer" --config "$SRC/configs/smoke.json" "${set_out[@]}" > "$T/infer.log"
+$MPI "$BIN/cdae-infer" --config "$SRC/configs/smoke.json" "${OUT[@]}" > "$T/infer.log"
 [ ! -e "$T/res/999999_1.23456.png" ] || { echo "FAIL: a per-sample picture of an earlier run was left"; exit 1; }
 [ -e "$T/res/notes.txt" ] && [ -e "$T/res/000001_x.png" ] || { echo "FAIL: a file cdae did not write was removed"; exit 1; }
 grep -q "^# removed 1 per-sample pictures of an earlier run from $T/res" "$T/infer.log" || { echo "FAIL: the removal was not reported"; exit 1; }

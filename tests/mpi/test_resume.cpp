@@ -63,7 +63,9 @@ TEST(Resume, StoppedAndResumedEqualsUninterruptedBitForBit) {
     EXPECT_EQ(first.state().epoch, 4);
   }
   train::clear_stop_request();
-  if (world.rank() == 0) EXPECT_TRUE(std::filesystem::exists(dir + "/b/model/resume.h5"));
+  if (world.rank() == 0) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/b/model/resume.h5"));
+  }
   train::Trainer resumed(config(dir + "/b", 9), "", {}, world, torch::kCPU);
   ASSERT_EQ(resumed.run(), 0);
   EXPECT_EQ(resumed.state().epoch, 8);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <random>
 
+#include "model/autoencoder.h"
 #include "train/checkpoint.h"
 
 using namespace cdae;

@@ -1,0 +1,90 @@
+#include "model/conv_autoencoder.h"
+
+#include <stdexcept>
+
+#include "model/dense_autoencoder.h"
+
+namespace cdae::model {
+
+namespace {
+torch::nn::LeakyReLU leaky() { return torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(0.1)); }
+}  // namespace
+
+ConvAutoencoderImpl::ConvAutoencoderImpl(const ConvOptions& o) : options(o) {
+  if (o.sample_shape.size() != 3)
+    throw std::invalid_argument("the convolutional autoencoder takes images (C, H, W), got a sample shape of " +
+                                std::to_string(o.sample_shape.size()) + " dimensions");
+  if (o.channels.empty() || o.latent < 1)
+    throw std::invalid_argument("the convolutional autoencoder needs at least one stage and a latent size");
+  sizes.emplace_back(o.sample_shape[1], o.sample_shape[2]);
+  for (std::size_t k = 0; k < o.channels.size(); ++k) {
+    const auto [h, w] = sizes.back();
+    if (h / 2 < 1 || w / 2 < 1)
+      throw std::invalid_argument(std::to_string(o.channels.size()) + " pooling stages take " +
+                                  std::to_string(o.sample_shape[1]) + "x" + std::to_string(o.sample_shape[2]) +
+                                  " images below one pixel; use fewer stages");
+    sizes.emplace_back(h / 2, w / 2);
+  }
+  const auto c_in = o.sample_shape[0];
+  torch::nn::Sequential enc;
+  std::int64_t in = c_in;
+  for (int c : o.channels) {
+    enc->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(in, c, 5).padding(2)));
+    enc->push_back(leaky());
+    enc->push_back(torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+    in = c;
+  }
+  encoder = register_module("encoder", enc);
+  const auto [h_last, w_last] = sizes.back();
+  const std::int64_t flat = o.channels.back() * h_last * w_last;
+  to_mean = register_module("to_mean", torch::nn::Linear(flat, o.latent));
+  if (o.variational) to_log_variance = register_module("to_log_variance", torch::nn::Linear(flat, o.latent));
+  from_code = register_module("from_code", torch::nn::Linear(o.latent, flat));
+  torch::nn::Sequential dec;
+  for (std::size_t k = o.channels.size(); k-- > 0;) {
+    const std::int64_t out = k == 0 ? c_in : o.channels[k - 1];
+    // (in - 1) * 2 - 2 + 4 + p = 2 in + p: p = 1 gives back an odd size.
+    const auto [h, w] = sizes[k];
+    dec->push_back(torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(o.channels[k], out, 4)
+                                                  .stride(2)
+                                                  .padding(1)
+                                                  .output_padding(std::vector<std::int64_t>{h % 2, w % 2})));
+    if (k > 0) dec->push_back(leaky());
+  }
+  dec->push_back(output_activation(o.output));
+  decoder = register_module("decoder", dec);
+}
+
+AutoencoderOutput ConvAutoencoderImpl::forward(const torch::Tensor& x) {
+  const auto h = encoder->forward(x).flatten(1);
+  AutoencoderOutput out;
+  out.latent = to_mean->forward(h);
+  torch::Tensor code = out.latent;
+  if (options.variational) {
+    out.log_variance = to_log_variance->forward(h);
+    code = sample_code(out.latent, out.log_variance, is_training());
+  }
+  const auto [h_last, w_last] = sizes.back();
+  const auto maps = torch::leaky_relu(from_code->forward(code), 0.1).reshape({x.size(0), options.channels.back(), h_last, w_last});
+  out.reconstruction = decoder->forward(maps);
+  return out;
+}
+
+nlohmann::json ConvAutoencoderImpl::describe() const {
+  return {{"family", "conv"},         {"sample_shape", options.sample_shape}, {"channels", options.channels},
+          {"latent", options.latent}, {"variational", options.variational},   {"output", options.output}};
+}
+
+double ConvAutoencoderImpl::forward_macs_per_sample() const {
+  double macs = 0;
+  double in = static_cast<double>(options.sample_shape[0]);
+  for (std::size_t k = 0; k < options.channels.size(); ++k) {
+    const double pixels = static_cast<double>(sizes[k].first * sizes[k].second);
+    macs += pixels * in * options.channels[k] * 25 * 2;  // the convolution, and its transposed twin (k 4 ~ 16/25)
+    in = options.channels[k];
+  }
+  const double flat = static_cast<double>(options.channels.back() * sizes.back().first * sizes.back().second);
+  return macs + flat * options.latent * (options.variational ? 3 : 2);
+}
+
+}  // namespace cdae::model
