@@ -362,7 +362,9 @@ int Trainer::run() {
     last_losses_ = l;
     state_.epoch = epoch;
     const double val_total = l.val + l.val_contrastive;
-    const bool new_best = epoch > 10 && val_total < state_.loss_min;
+    // The reference skips its first 10 (one-batch) epochs; an epoch over a stored dataset is a whole pass.
+    const std::int64_t first_candidate = config_.data.source == "hdf5" ? 0 : 11;
+    const bool new_best = epoch >= first_candidate && val_total < state_.loss_min;
     if (new_best) state_.loss_min = val_total;
     // During a streak of skipped (non-finite) steps the last good checkpoints stay as they are.
     const bool checkpoint_now =
