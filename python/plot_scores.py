@@ -26,23 +26,10 @@ import argparse
 import os
 import sys
 
-try:
-    import numpy as np
-    import matplotlib
+import numpy as np
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError as e:  # pragma: no cover - environment problem
-    sys.exit(f"plot_scores.py: error: {e} (use a Python with numpy and matplotlib, e.g. /usr/bin/python3)")
-
-NORMAL_COLOUR = "#1f5fbf"
-DEFECT_COLOUR = "#d62728"
-OTHER_COLOURS = ["#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
-                 "#393b79", "#637939"]
-
-
-class InputError(Exception):
-    pass
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plot_style import DEFECT_COLOUR, NORMAL_COLOUR, OTHER_COLOURS, InputError, plt  # noqa: E402
 
 
 def read_hist(path):

@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cd "${CDAE_BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 1200 "$@"
+ctest --output-on-failure --timeout 1200 -j2 "$@"

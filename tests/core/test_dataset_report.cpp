@@ -14,7 +14,11 @@
 #include "eval/dataset_report.h"
 #include "eval/metrics.h"
 #include "io/hdf5_file.h"
+#include "../support/text.h"
 #include "temp_dir.h"
+
+using cdae::testing::lines_of;
+using cdae::testing::split_tabs;
 
 namespace {
 
@@ -51,19 +55,6 @@ DatasetScores hand_made(bool with_latent = true) {
 
 Threshold at(double value) { return Threshold{value, "test rule"}; }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream s(text);
-  for (std::string line; std::getline(s, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream s(line);
-  for (std::string f; std::getline(s, f, '\t');) out.push_back(f);
-  return out;
-}
 
 const DatasetSummaryRow& row(const std::vector<DatasetSummaryRow>& rows, const std::string& name) {
   for (const auto& r : rows)

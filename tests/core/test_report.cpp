@@ -14,7 +14,11 @@
 
 #include "eval/report.h"
 #include "io/hdf5_file.h"
+#include "../support/text.h"
 #include "temp_dir.h"
+
+using cdae::testing::lines_of;
+using cdae::testing::split_tabs;
 
 namespace {
 
@@ -49,19 +53,6 @@ const SummaryRow& row(const std::vector<SummaryRow>& rows, const std::string& la
   throw std::runtime_error("no row " + label);
 }
 
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream s(text);
-  for (std::string line; std::getline(s, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> split_tabs(const std::string& line) {
-  std::vector<std::string> out;
-  std::stringstream s(line);
-  for (std::string f; std::getline(s, f, '\t');) out.push_back(f);
-  return out;
-}
 
 // ------------------------------------------------------------ summarize
 
