@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake ninja-build pkg-config
           libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
-          libcxxopts-dev nlohmann-json3-dev libpng-dev libgtest-dev
+          libcxxopts-dev nlohmann-json3-dev libpng-dev zlib1g-dev libgtest-dev
           python3 python3-torch python3-h5py python3-numpy python3-matplotlib)
 missing=()
 for p in "${packages[@]}"; do

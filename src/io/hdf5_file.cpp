@@ -267,7 +267,7 @@ void require_writable(hid_t file, const std::string& path, const std::string& wh
 
 template <typename T>
 void write_dataset(hid_t file, const std::string& path, const std::string& name,
-                   const std::vector<std::int64_t>& shape, const T* data) {
+                   const std::vector<std::int64_t>& shape, const T* data, std::int64_t chunk_rows = 0) {
   require_writable(file, path, "dataset '" + name + "'");
   if (split_path(name).empty()) fail(path, "invalid dataset name '" + name + "'");
   if (object_exists(file, name)) fail(path, "dataset '" + name + "' already exists");
@@ -278,8 +278,16 @@ void write_dataset(hid_t file, const std::string& path, const std::string& name,
   Handle space = make_dataspace(shape, path, name);
   Handle lcpl = checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, path, "cannot create a property list");
   H5Pset_create_intermediate_group(lcpl.get(), 1);
+  // Chunks of whole rows, so that reading a few rows touches few chunks.
+  Handle dcpl = checked(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, path, "cannot create a property list");
+  if (chunk_rows > 0 && !shape.empty() && count > 0) {
+    std::vector<hsize_t> chunk(shape.begin(), shape.end());
+    chunk[0] = static_cast<hsize_t>(std::min(chunk_rows, shape[0]));
+    if (H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()) < 0)
+      fail_with_reason(path, "cannot chunk dataset '" + name + "'");
+  }
   Handle dset = checked(H5Dcreate2(file, name.c_str(), file_type<T>(), space.get(), lcpl.get(),
-                                   H5P_DEFAULT, H5P_DEFAULT),
+                                   dcpl.get(), H5P_DEFAULT),
                         H5Dclose, path, "cannot create dataset '" + name + "'");
   // H5Dwrite rejects a null buffer even for zero elements.
   if (count > 0 && H5Dwrite(dset.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
@@ -374,8 +382,9 @@ H5File::~H5File() {
   if (file_ >= 0) H5Fclose(file_);
 }
 
-void H5File::write_f32(const std::string& name, const std::vector<std::int64_t>& shape, const float* data) {
-  write_dataset(file_, path_, name, shape, data);
+void H5File::write_f32(const std::string& name, const std::vector<std::int64_t>& shape, const float* data,
+                       std::int64_t chunk_rows) {
+  write_dataset(file_, path_, name, shape, data, chunk_rows);
 }
 void H5File::write_f64(const std::string& name, const std::vector<std::int64_t>& shape, const double* data) {
   write_dataset(file_, path_, name, shape, data);
@@ -385,8 +394,8 @@ void H5File::write_i64(const std::string& name, const std::vector<std::int64_t>&
   write_dataset(file_, path_, name, shape, data);
 }
 void H5File::write_u8(const std::string& name, const std::vector<std::int64_t>& shape,
-                      const std::uint8_t* data) {
-  write_dataset(file_, path_, name, shape, data);
+                      const std::uint8_t* data, std::int64_t chunk_rows) {
+  write_dataset(file_, path_, name, shape, data, chunk_rows);
 }
 
 bool H5File::exists(const std::string& name) const { return object_exists(file_, name); }

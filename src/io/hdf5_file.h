@@ -18,10 +18,13 @@ class H5File {
   const std::string& path() const { return path_; }
 
   // Datasets; `name` may contain '/' (intermediate groups are created).
-  void write_f32(const std::string& name, const std::vector<std::int64_t>& shape, const float* data);
+  // chunk_rows > 0 stores them in chunks of that many rows (first dimension).
+  void write_f32(const std::string& name, const std::vector<std::int64_t>& shape, const float* data,
+                 std::int64_t chunk_rows = 0);
   void write_f64(const std::string& name, const std::vector<std::int64_t>& shape, const double* data);
   void write_i64(const std::string& name, const std::vector<std::int64_t>& shape, const std::int64_t* data);
-  void write_u8(const std::string& name, const std::vector<std::int64_t>& shape, const std::uint8_t* data);
+  void write_u8(const std::string& name, const std::vector<std::int64_t>& shape, const std::uint8_t* data,
+                std::int64_t chunk_rows = 0);
   bool exists(const std::string& name) const;
   std::vector<std::int64_t> shape(const std::string& name) const;
   // Converts any integer or float dataset to the requested type.

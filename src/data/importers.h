@@ -1,0 +1,40 @@
+// Importers that write the HDF5 dataset layout (docs/datasets.md) from IDX
+// files, a folder of PNGs (one sub-folder per class) or a CSV/TSV table,
+// applying an ImportProtocol. Torch-free; cdae-import is their command line.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/import_protocol.h"
+
+namespace cdae::data {
+
+// A labelled source, read whole: samples as bytes (images) or floats (tables).
+struct LabelledSource {
+  std::vector<std::int64_t> sample_shape;  // (C, H, W) or (D)
+  std::vector<std::uint8_t> bytes;         // images: 0..255
+  std::vector<float> floats;               // tables
+  std::vector<SourceSample> samples;
+  std::vector<std::string> class_names;    // by class id
+  bool has_test_part = false;
+};
+
+// IDX images (N, H, W) and labels (N); test files optional ("" for none).
+// Class names: `names` (comma-separated) or the digits of the labels.
+LabelledSource load_idx(const std::string& train_images, const std::string& train_labels,
+                        const std::string& test_images, const std::string& test_labels, const std::string& names);
+// Debian's dataset-fashion-mnist with its ten class names.
+LabelledSource load_fashion_mnist();
+// DIR/<class>/*.png, classes in name order; every image gray and of one size.
+LabelledSource load_png_folder(const std::string& dir);
+// A CSV/TSV table; classes are the label column's distinct values, sorted.
+LabelledSource load_table(const std::string& path, const std::string& label_column);
+
+// Writes the samples the assignment keeps (train, then val, then test) with
+// their labels and splits; /samples chunked by 256 rows. Atomic. Returns the
+// number of samples written.
+std::int64_t write_dataset(const std::string& path, const LabelledSource& source, const Assignment& assignment,
+                           const std::string& description);
+
+}  // namespace cdae::data
