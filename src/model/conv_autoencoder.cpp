@@ -14,8 +14,9 @@ ConvAutoencoderImpl::ConvAutoencoderImpl(const ConvOptions& o) : options(o) {
   if (o.sample_shape.size() != 3)
     throw std::invalid_argument("the convolutional autoencoder takes images (C, H, W), got a sample shape of " +
                                 std::to_string(o.sample_shape.size()) + " dimensions");
-  if (o.channels.empty() || o.latent < 1)
-    throw std::invalid_argument("the convolutional autoencoder needs at least one stage and a latent size");
+  if (o.sample_shape[0] < 1 || o.channels.empty() || o.latent < 1)
+    throw std::invalid_argument("the convolutional autoencoder needs at least one input channel (got " +
+                                std::to_string(o.sample_shape[0]) + "), one stage and a latent size");
   sizes.emplace_back(o.sample_shape[1], o.sample_shape[2]);
   for (std::size_t k = 0; k < o.channels.size(); ++k) {
     const auto [h, w] = sizes.back();
@@ -76,15 +77,17 @@ nlohmann::json ConvAutoencoderImpl::describe() const {
 }
 
 double ConvAutoencoderImpl::forward_macs_per_sample() const {
+  const auto& c = options.channels;
+  const auto pixels = [&](std::size_t k) { return static_cast<double>(sizes[k].first * sizes[k].second); };
   double macs = 0;
-  double in = static_cast<double>(options.sample_shape[0]);
-  for (std::size_t k = 0; k < options.channels.size(); ++k) {
-    const double pixels = static_cast<double>(sizes[k].first * sizes[k].second);
-    macs += pixels * in * options.channels[k] * 25 * 2;  // the convolution, and its transposed twin (k 4 ~ 16/25)
-    in = options.channels[k];
+  for (std::size_t k = 0; k < c.size(); ++k) {
+    const double in = k == 0 ? static_cast<double>(options.sample_shape[0]) : c[k - 1];
+    // The convolution runs at the stage's input size; its transposed twin
+    // scatters each of its (pooled) input pixels through a 4x4 kernel.
+    macs += pixels(k) * in * c[k] * 25 + pixels(k + 1) * c[k] * in * 16;
   }
-  const double flat = static_cast<double>(options.channels.back() * sizes.back().first * sizes.back().second);
-  return macs + flat * options.latent * (options.variational ? 3 : 2);
+  const double flat = c.back() * pixels(c.size());
+  return macs + flat * options.latent * (options.variational ? 3 : 2);  // code head(s) and from_code
 }
 
 }  // namespace cdae::model

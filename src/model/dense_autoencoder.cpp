@@ -1,5 +1,6 @@
 #include "model/dense_autoencoder.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace cdae::model {
@@ -28,6 +29,10 @@ DenseAutoencoderImpl::DenseAutoencoderImpl(const DenseOptions& o) : options(o) {
   if (o.sample_shape.empty() || o.hidden.empty() || o.latent < 1)
     throw std::invalid_argument("dense autoencoder: a sample shape, at least one hidden width and a latent size");
   const auto d = flat_size(o.sample_shape);
+  // A zero width would build empty layers that train silently to nothing.
+  if (d < 1 || *std::min_element(o.hidden.begin(), o.hidden.end()) < 1)
+    throw std::invalid_argument("dense autoencoder: sample size " + std::to_string(d) +
+                                " and every hidden width must be at least 1");
   // One statement per layer: the default initialisation draws in layer order.
   torch::nn::Sequential enc;
   std::int64_t in = d;

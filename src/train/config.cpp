@@ -32,7 +32,8 @@ json default_config_json() {
         {"weight", c.contrastive.weight},
         {"margin", c.contrastive.margin},
         {"margin_to", c.contrastive.margin_to},
-        {"temperature", c.contrastive.temperature}}},
+        {"temperature", c.contrastive.temperature},
+        {"recovery_margin", c.contrastive.recovery_margin}}},
       {"inference",
        {{"results", c.inference.results},
         {"weights", c.inference.weights},
@@ -203,6 +204,7 @@ Config parse_config(const json& user) {
   c.contrastive.margin = j["contrastive_loss"]["margin"];
   c.contrastive.margin_to = j["contrastive_loss"]["margin_to"];
   c.contrastive.temperature = j["contrastive_loss"]["temperature"];
+  c.contrastive.recovery_margin = j["contrastive_loss"]["recovery_margin"];
   c.inference.results = j["inference"]["results"];
   c.inference.weights = j["inference"]["weights"];
   c.inference.loss_type = j["inference"]["loss_type"];
@@ -270,6 +272,8 @@ Config parse_config(const json& user) {
   require(std::isfinite(c.contrastive.margin) && c.contrastive.margin > 0, "contrastive_loss.margin",
           c.contrastive.margin, "> 0");
   require_one_of("contrastive_loss.margin_to", c.contrastive.margin_to, {"centroid", "every"});
+  require(std::isfinite(c.contrastive.recovery_margin) && c.contrastive.recovery_margin >= 0,
+          "contrastive_loss.recovery_margin", c.contrastive.recovery_margin, ">= 0 (0: off)");
   require(std::isfinite(c.contrastive.temperature) && c.contrastive.temperature > 0 &&
               c.contrastive.temperature <= 100,
           "contrastive_loss.temperature", c.contrastive.temperature, "0 < t <= 100");

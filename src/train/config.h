@@ -42,6 +42,9 @@ struct Config {
     double margin = 0.5;              // margin: RMS distance per latent element
     std::string margin_to = "centroid";  // margin: from the normal centroid | every normal latent
     double temperature = 0.1;         // infonce
+    // > 0: also push the known defects' recovery loss up to this value (a
+    // hinge on their per-sample loss), so that the score itself separates them.
+    double recovery_margin = 0.0;
   } contrastive;
   struct Inference {
     std::string results = "res_native";

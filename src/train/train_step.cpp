@@ -20,6 +20,7 @@ LossSettings loss_settings(const Config& c) {
   s.contrastive.to_every_normal = c.contrastive.margin_to == "every";
   s.contrastive.temperature = c.contrastive.temperature;
   s.contrastive_weight = c.contrastive.weight;
+  s.recovery_margin = c.contrastive.recovery_margin;
   s.beta = c.model.beta;
   s.sparsity.kind = c.sparsity.kind;
   s.sparsity.weight = c.sparsity.weight;
@@ -91,6 +92,16 @@ StepLosses batch_losses(model::Autoencoder& model, dist::Communicator& comm, con
     const auto y = dist::differentiable_all_gather(comm, output.latent.narrow(0, n_local, batch.local_defect()),
                                                    batch.defect_rows_per_rank);
     contrastive = settings.contrastive_weight * model::contrastive_term(x, y, settings.contrastive) / world;
+    if (settings.recovery_margin > 0) {
+      // Each defect's own recovery loss (as inference scores it), hinged:
+      // local sums over the global defect count, like the normal samples' term.
+      const auto defect_sums = model::recovery_element_sums(
+          output.reconstruction.narrow(0, n_local, batch.local_defect()),
+          input.narrow(0, n_local, batch.local_defect()), settings.recovery);
+      const auto scores = model::per_sample_loss(defect_sums, frames, settings.recovery.kind);
+      contrastive = contrastive + settings.contrastive_weight * torch::relu(settings.recovery_margin - scores).sum() /
+                                      static_cast<double>(batch.global_defect());
+    }
   }
   StepLosses losses;
   losses.objective = recovery + contrastive;

@@ -26,6 +26,7 @@ struct LossSettings {
   std::string precision = "fp32";          // of the forward pass
   model::ContrastiveSettings contrastive;  // pushes the known defects away
   double contrastive_weight = 1.0;
+  double recovery_margin = 0.0;            // > 0: the defects' recovery loss pushed up to it (hinge)
   double beta = 1.0;                       // KL weight, for models that give a log-variance (VAE)
   model::SparsitySettings sparsity;
   model::NoiseSettings noise;              // denoising: applied in training mode only

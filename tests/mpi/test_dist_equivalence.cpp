@@ -141,7 +141,9 @@ TEST(DistEquivalence, FiveContrastiveStepsMatchOneRank_Mse_Float64) { expect_sam
 TEST(DistEquivalence, FiveContrastiveStepsMatchOneRank_Max_Float64) { expect_same_training("max", 5, "fp64", 1e-9); }
 
 TEST(DistEquivalence, DenseOnAnHdf5DatasetMatchesOneRank_SparseKl) {
-  expect_same_dataset_training({{"model", {{"family", "dense"}}}, {"sparsity", {{"kind", "kl"}, {"weight", 0.1}}}},
+  expect_same_dataset_training({{"model", {{"family", "dense"}}},
+                                {"sparsity", {{"kind", "kl"}, {"weight", 0.1}}},
+                                {"contrastive_loss", {{"recovery_margin", 5.0}}}},
                                {6});
 }
 
