@@ -1,9 +1,10 @@
 #include "data/importers.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -45,6 +46,33 @@ void append_idx(LabelledSource& source, const std::string& images_path, const st
   for (auto label : labels.values) source.samples.push_back({static_cast<int>(label), test});
 }
 
+bool is_png_name(const fs::path& path) {
+  auto ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".png";
+}
+
+// Integer labels ("2" < "10") in numeric order, anything else in text order.
+std::vector<std::string> sorted_classes(const std::vector<std::string>& labels) {
+  std::vector<std::string> names(labels.begin(), labels.end());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  auto integer = [](const std::string& s, long long& v) {
+    char* end = nullptr;
+    v = std::strtoll(s.c_str(), &end, 10);
+    return !s.empty() && end == s.c_str() + s.size();
+  };
+  long long a = 0, b = 0;
+  const bool all_integers = std::all_of(names.begin(), names.end(), [&](const std::string& s) { return integer(s, a); });
+  if (all_integers)
+    std::sort(names.begin(), names.end(), [&](const std::string& x, const std::string& y) {
+      integer(x, a);
+      integer(y, b);
+      return a < b;
+    });
+  return names;
+}
+
 }  // namespace
 
 LabelledSource load_idx(const std::string& train_images, const std::string& train_labels,
@@ -72,9 +100,11 @@ LabelledSource load_idx(const std::string& train_images, const std::string& trai
 
 LabelledSource load_fashion_mnist() {
   const std::string dir = "/usr/share/datasets/fashion-mnist/";
-  if (!fs::exists(dir + "train-images-idx3-ubyte.gz"))
-    throw std::runtime_error("Fashion-MNIST is not installed in " + dir +
-                             ": apt-get install dataset-fashion-mnist (or use `cdae-import idx` with your copy)");
+  for (const char* file : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                           "t10k-labels-idx1-ubyte.gz"})
+    if (!fs::exists(dir + file))
+      throw std::runtime_error("Fashion-MNIST is not installed (no " + dir + file +
+                               "): apt-get install dataset-fashion-mnist (or use `cdae-import idx` with your copy)");
   return load_idx(dir + "train-images-idx3-ubyte.gz", dir + "train-labels-idx1-ubyte.gz",
                   dir + "t10k-images-idx3-ubyte.gz", dir + "t10k-labels-idx1-ubyte.gz",
                   "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot");
@@ -92,7 +122,7 @@ LabelledSource load_png_folder(const std::string& dir) {
     source.class_names.push_back(classes[c].filename().string());
     std::vector<fs::path> files;
     for (const auto& entry : fs::directory_iterator(classes[c]))
-      if (entry.is_regular_file() && entry.path().extension() == ".png") files.push_back(entry.path());
+      if (entry.is_regular_file() && is_png_name(entry.path())) files.push_back(entry.path());
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
       const auto image = io::read_png_gray(file.string());
@@ -113,8 +143,7 @@ LabelledSource load_png_folder(const std::string& dir) {
 LabelledSource load_table(const std::string& path, const std::string& label_column) {
   const auto table = io::read_table(path, label_column);
   LabelledSource source;
-  const std::set<std::string> distinct(table.labels.begin(), table.labels.end());
-  source.class_names.assign(distinct.begin(), distinct.end());
+  source.class_names = sorted_classes(table.labels);
   for (const auto& label : table.labels)
     source.samples.push_back({static_cast<int>(std::find(source.class_names.begin(), source.class_names.end(), label) -
                                                source.class_names.begin()),
@@ -135,10 +164,11 @@ std::int64_t write_dataset(const std::string& path, const LabelledSource& source
   const auto n = static_cast<std::int64_t>(kept.size());
   std::vector<std::int64_t> shape{n};
   shape.insert(shape.end(), source.sample_shape.begin(), source.sample_shape.end());
-  std::vector<std::int64_t> labels, splits;
+  std::vector<std::int64_t> labels;
+  std::vector<std::uint8_t> splits;
   for (auto i : kept) {
     labels.push_back(a.label[i]);
-    splits.push_back(a.split[i]);
+    splits.push_back(static_cast<std::uint8_t>(a.split[i]));
   }
   std::string names;
   for (const auto& name : a.class_names) {
@@ -162,7 +192,7 @@ std::int64_t write_dataset(const std::string& path, const LabelledSource& source
       f.write_f32("samples", shape, rows.data(), 256);
     }
     f.write_i64("labels", {n}, labels.data());
-    f.write_i64("split", {n}, splits.data());
+    f.write_u8("split", {n}, splits.data());
     f.set_attr("class_names", names);
     f.set_attr("description", description);
   });

@@ -26,14 +26,19 @@ LabelledSource load_idx(const std::string& train_images, const std::string& trai
                         const std::string& test_images, const std::string& test_labels, const std::string& names);
 // Debian's dataset-fashion-mnist with its ten class names.
 LabelledSource load_fashion_mnist();
-// DIR/<class>/*.png, classes in name order; every image gray and of one size.
+// DIR/<class>/*.png (or .PNG), classes = sub-folders in name order, files in
+// name order. Every PNG is read as 8-bit gray (io::read_png_gray: colour is
+// converted to gray by libpng, alpha composed over black, 16-bit rounded), so
+// samples are (1, H, W); all images must have the size of the first one.
 LabelledSource load_png_folder(const std::string& dir);
-// A CSV/TSV table; classes are the label column's distinct values, sorted.
+// A CSV/TSV table (io::read_table); classes are the label column's distinct
+// values, in numeric order when all are integers, else in text order.
 LabelledSource load_table(const std::string& path, const std::string& label_column);
 
-// Writes the samples the assignment keeps (train, then val, then test) with
-// their labels and splits; /samples chunked by 256 rows. Atomic. Returns the
-// number of samples written.
+// Writes the samples the assignment keeps (train, then val, then test, each in
+// source order): /samples uint8 (images) or float32 (tables) chunked by 256
+// rows, /labels int64, /split uint8, root attributes class_names and
+// description. Atomic (io::write_atomically). Returns the number of samples.
 std::int64_t write_dataset(const std::string& path, const LabelledSource& source, const Assignment& assignment,
                            const std::string& description);
 

@@ -13,8 +13,9 @@ struct IdxArray {
   std::vector<std::uint8_t> values;
 };
 
-// Reads an unsigned-byte IDX file (.gz transparently). Throws naming the file
-// when it is missing, not IDX, not unsigned bytes, or truncated.
+// Reads an unsigned-byte IDX file (.gz transparently: zlib's gzread reads
+// plain files too). Throws naming the file when it is missing, not IDX (bad
+// magic), not unsigned bytes, truncated, or longer than its header announces.
 IdxArray read_idx(const std::string& path);
 
 }  // namespace cdae::io

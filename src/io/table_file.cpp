@@ -1,7 +1,10 @@
 #include "io/table_file.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -10,77 +13,110 @@ namespace cdae::io {
 
 namespace {
 
+std::string trim(std::string cell) {
+  cell.erase(0, cell.find_first_not_of(" \r"));
+  cell.erase(cell.find_last_not_of(" \r") + 1);
+  if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"') cell = cell.substr(1, cell.size() - 2);
+  return cell;
+}
+
 std::vector<std::string> split(const std::string& line, char separator) {
   std::vector<std::string> cells;
   std::stringstream in(line);
   std::string cell;
-  while (std::getline(in, cell, separator)) {
-    cell.erase(0, cell.find_first_not_of(" \r"));
-    cell.erase(cell.find_last_not_of(" \r") + 1);
-    cells.push_back(cell);
-  }
+  while (std::getline(in, cell, separator)) cells.push_back(trim(cell));
   if (!line.empty() && line.back() == separator) cells.push_back("");
   return cells;
 }
 
+// A finite float, the whole cell.
 bool parse_number(const std::string& text, float& value) {
   if (text.empty()) return false;
   char* end = nullptr;
   value = std::strtof(text.c_str(), &end);
-  return end == text.c_str() + text.size();
+  return end == text.c_str() + text.size() && std::isfinite(value);
+}
+
+bool is_number(const std::string& text) {
+  float unused = 0;
+  return parse_number(text, unused);
+}
+
+// By extension, else sniffed from the first line.
+char separator_of(const std::string& path, const std::string& first_line) {
+  auto ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (ext == ".tsv" || ext == ".tab") return '\t';
+  if (ext == ".csv") return ',';
+  return first_line.find('\t') != std::string::npos ? '\t' : ',';
+}
+
+// The label column given by index (or the last column by default); -1 for a name.
+std::int64_t label_index(const std::string& label_column, std::int64_t width) {
+  if (label_column.empty()) return width - 1;
+  char* end = nullptr;
+  const long v = std::strtol(label_column.c_str(), &end, 10);
+  return end == label_column.c_str() + label_column.size() ? v : -1;
+}
+
+struct Lines {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<int> numbers;  // 1-based line numbers in the file
+};
+
+Lines read_lines(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("table '" + path + "' cannot be opened");
+  Lines lines;
+  std::string line;
+  char separator = ',';
+  for (int n = 1; std::getline(in, line); ++n) {
+    if (line.find_first_not_of(" \r") == std::string::npos) continue;
+    if (lines.rows.empty()) separator = separator_of(path, line);
+    lines.rows.push_back(split(line, separator));
+    lines.numbers.push_back(n);
+  }
+  if (lines.rows.empty()) throw std::runtime_error("table '" + path + "' is empty");
+  return lines;
 }
 
 }  // namespace
 
 Table read_table(const std::string& path, const std::string& label_column) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("table '" + path + "' cannot be opened");
-  std::string line;
-  std::vector<std::vector<std::string>> rows;
-  std::vector<int> line_numbers;
-  char separator = ',';
-  for (int n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \r") == std::string::npos) continue;
-    if (rows.empty()) separator = line.find('\t') != std::string::npos ? '\t' : ',';
-    rows.push_back(split(line, separator));
-    line_numbers.push_back(n);
-  }
-  if (rows.empty()) throw std::runtime_error("table '" + path + "' is empty");
+  const auto lines = read_lines(path);
+  const auto& first = lines.rows[0];
+  const auto width = static_cast<std::int64_t>(first.size());
+  std::int64_t label = label_index(label_column, width);
+  // A header: the label column is named, or a feature cell is not a number
+  // (the label cell may be text in any line).
+  bool has_header = label < 0;
+  for (std::int64_t c = 0; c < width && !has_header; ++c) has_header = c != label && !is_number(first[c]);
   Table table;
-  float unused = 0;
-  const bool has_header = std::any_of(rows[0].begin(), rows[0].end(),
-                                      [&](const std::string& c) { return !parse_number(c, unused); }) &&
-                          rows.size() > 1;
-  const auto width = static_cast<std::int64_t>(rows[0].size());
-  if (has_header) table.header = rows[0];
-  std::int64_t label = width - 1;
-  if (!label_column.empty()) {
-    const auto named = std::find(table.header.begin(), table.header.end(), label_column);
-    if (named != table.header.end()) {
-      label = named - table.header.begin();
-    } else {
-      char* end = nullptr;
-      label = std::strtol(label_column.c_str(), &end, 10);
-      if (end != label_column.c_str() + label_column.size() || label < 0 || label >= width)
-        throw std::runtime_error("table '" + path + "': no column '" + label_column + "' (" + std::to_string(width) +
-                                 " columns" + (has_header ? ", named in the header line" : "") + ")");
-    }
-  }
+  if (has_header) table.header = first;
+  const auto named = std::find(table.header.begin(), table.header.end(), label_column);
+  if (!label_column.empty() && named != table.header.end()) label = named - table.header.begin();
+  if (label < 0 || label >= width)
+    throw std::runtime_error("table '" + path + "': no column '" + label_column + "' (" + std::to_string(width) +
+                             " columns" + (has_header ? ", named in the header line" : ", no header line") + ")");
   table.columns = width - 1;
-  for (std::size_t r = has_header ? 1 : 0; r < rows.size(); ++r) {
-    const auto& cells = rows[r];
-    const std::string where = "table '" + path + "' line " + std::to_string(line_numbers[r]);
+  auto column_name = [&](std::int64_t c) {
+    return "column " + std::to_string(c + 1) + (has_header ? " (" + table.header[c] + ")" : std::string());
+  };
+  for (std::size_t r = has_header ? 1 : 0; r < lines.rows.size(); ++r) {
+    const auto& cells = lines.rows[r];
+    const std::string where = "table '" + path + "' line " + std::to_string(lines.numbers[r]);
     if (static_cast<std::int64_t>(cells.size()) != width)
       throw std::runtime_error(where + ": " + std::to_string(cells.size()) + " cells, the first line has " +
                                std::to_string(width));
     for (std::int64_t c = 0; c < width; ++c) {
       if (c == label) {
+        if (cells[c].empty()) throw std::runtime_error(where + " " + column_name(c) + ": the label is empty");
         table.labels.push_back(cells[c]);
         continue;
       }
       float v = 0;
       if (!parse_number(cells[c], v))
-        throw std::runtime_error(where + " column " + std::to_string(c + 1) + ": '" + cells[c] + "' is not a number");
+        throw std::runtime_error(where + " " + column_name(c) + ": '" + cells[c] + "' is not a finite number");
       table.values.push_back(v);
     }
   }

@@ -8,17 +8,21 @@
 namespace cdae::io {
 
 struct Table {
-  std::vector<std::string> header;  // column names ("" when the file has no header line)
+  std::vector<std::string> header;  // column names (empty when the file has no header line)
   std::vector<std::string> labels;  // the label column, as text, one per row
   std::vector<float> values;        // the other columns, row-major (rows, columns)
   std::int64_t columns = 0;
   std::int64_t rows() const { return static_cast<std::int64_t>(labels.size()); }
 };
 
-// Separator: a tab if the first line has one, else a comma. A first line that
-// is not all numbers is the header. `label_column`: a column name, or a
-// 0-based index; empty = the last column. Throws naming the file, line and
-// column of a cell that is not a number, and rows of another width.
+// Separator: a tab for .tsv/.tab, a comma for .csv, else a tab if the first
+// line has one, else a comma. Cells are trimmed of spaces and of one pair of
+// surrounding double quotes (no separators inside quotes). Blank lines are
+// skipped. The first line is a header when a cell other than the label
+// column's is not a number, or when `label_column` is a name.
+// `label_column`: a header name, or a 0-based index; empty = the last column.
+// Every other cell must be a finite number (stored as float32). Throws naming
+// the file, line and column of a bad cell, and rows of another width.
 Table read_table(const std::string& path, const std::string& label_column);
 
 }  // namespace cdae::io

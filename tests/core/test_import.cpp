@@ -4,7 +4,11 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <hdf5.h>
+#include <png.h>
+
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "data/import_protocol.h"
@@ -47,6 +51,18 @@ std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::vector<
     for (int shift : {24, 16, 8, 0}) b.push_back(static_cast<char>((d >> shift) & 0xff));
   b.append(values.begin(), values.end());
   return b;
+}
+
+// Protocol refusals are std::invalid_argument (a bad option, not bad data).
+template <typename F>
+void expect_invalid(F&& call, const std::vector<std::string>& parts) {
+  try {
+    call();
+    ADD_FAILURE() << "expected std::invalid_argument";
+  } catch (const std::invalid_argument& e) {
+    for (const auto& part : parts)
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
+  }
 }
 
 void write_gz(const std::string& path, const std::string& bytes) {
@@ -160,7 +176,7 @@ TEST(ImportReaders, TablesWithAndWithoutHeader) {
   t = io::read_table(dir.file("t.csv"), "kind");  // the label column by name
   EXPECT_EQ(t.labels, (std::vector<std::string>{"ok", "bad"}));
   // Another label column leaves a text column among the numbers: refused.
-  expect_error([&] { io::read_table(dir.file("t.csv"), "x"); }, {"line 2 column 3", "'ok' is not a number"});
+  expect_error([&] { io::read_table(dir.file("t.csv"), "x"); }, {"line 2 column 3 (kind)", "'ok' is not a finite number"});
   write_file(dir.file("t.tsv"), "0\t1.5\t7\n1\t2.5\t8\n");
   t = io::read_table(dir.file("t.tsv"), "0");  // by index, no header
   EXPECT_EQ(t.labels, (std::vector<std::string>{"0", "1"}));
@@ -214,4 +230,206 @@ TEST(ImportWriter, WritesTheDatasetLayout) {
   // Each row is the table's row: b = -a.
   const auto samples = f.read_f32("samples");
   for (std::int64_t k = 0; k < n; ++k) EXPECT_EQ(samples[2 * k + 1], -samples[2 * k]);
+}
+
+TEST(ImportProtocol, PollutionNeverUsesTheKnownClassAndValCountsFollowM) {
+  data::ImportProtocol p;
+  p.normal = {0};
+  p.known = 1;
+  p.known_count = 30;
+  p.pollution = 0.25;  // n = 90: round(0.25 * 90 / 0.75) = 30 anomalies of classes 2 and 3 only
+  const auto samples = four_classes(true);
+  const auto a = data::assign_samples(samples, kNames, true, p);
+  auto c = counts(a);
+  EXPECT_EQ((c[{0, 1}]), 30);  // every label-1 train sample is a labelled one: exactly m
+  EXPECT_EQ((c[{1, 1}]), 3);   // val: round(0.1 * 30)
+  EXPECT_EQ((c[{0, 2}]) + (c[{0, 3}]), 30);
+  EXPECT_GT((c[{0, 2}]), 0);  // drawn from both other classes together
+  EXPECT_GT((c[{0, 3}]), 0);
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (a.split[i] == 0 && a.label[i] >= 2) {
+      EXPECT_GE(samples[i].class_id, 2) << i;
+      EXPECT_FALSE(samples[i].from_test) << i;
+    }
+    if (samples[i].from_test) {
+      EXPECT_EQ(a.split[i], 2) << i;  // the source's test part stays the test split, all classes
+    }
+  }
+  // The unused train-source samples of non-normal classes are dropped: 100 - 33 known, 200 - 30 others.
+  EXPECT_EQ(std::count(a.split.begin(), a.split.end(), -1), 67 + 170);
+  // The counts table agrees.
+  EXPECT_EQ(a.counts[0][1], 30);
+  EXPECT_EQ(a.counts[2][3], 20);
+  const auto table = data::summary_table(a);
+  EXPECT_NE(table.find("total"), std::string::npos) << table;
+  EXPECT_NE(table.find("b"), std::string::npos) << table;
+  EXPECT_NE(a.protocol.find("m = 30"), std::string::npos) << a.protocol;
+  // Asking more pollution than the other classes hold is refused, naming the option.
+  p.pollution = 0.9;
+  expect_invalid([&] { data::assign_samples(samples, kNames, true, p); }, {"--pollution"});
+}
+
+TEST(ImportProtocol, KnownCountZeroAndNoKnownClassAreUnsupervised) {
+  data::ImportProtocol p;
+  p.normal = {0};
+  const auto a = data::assign_samples(four_classes(true), kNames, true, p);
+  auto c = counts(a);
+  EXPECT_EQ((c[{0, 1}]), 0);
+  EXPECT_EQ((c[{1, 1}]), 0);
+  EXPECT_EQ(a.class_names[1], "defect");
+  EXPECT_EQ((c[{2, 1}]), 0);  // no class has label 1
+  p.known_ratio = 0.1;        // without --known
+  expect_invalid([&] { data::assign_samples(four_classes(true), kNames, true, p); }, {"--known"});
+  p.known_ratio = -1;
+  p.val_fraction = 1.5;
+  expect_invalid([&] { data::assign_samples(four_classes(true), kNames, true, p); }, {"--val-fraction", "1.5"});
+}
+
+TEST(ImportProtocol, SameSeedSameChoicesOtherSeedOtherChoices) {
+  data::ImportProtocol p;
+  p.normal = {0};
+  p.known = 1;
+  p.known_count = 10;
+  p.pollution = 0.1;
+  const auto samples = four_classes(false);
+  const auto a = data::assign_samples(samples, kNames, false, p);
+  const auto b = data::assign_samples(samples, kNames, false, p);
+  EXPECT_EQ(a.split, b.split);
+  EXPECT_EQ(a.label, b.label);
+  p.seed = 12345;
+  const auto other = data::assign_samples(samples, kNames, false, p);
+  // The counts of normal and known samples do not depend on the seed, nor the
+  // number of polluting ones (how they fall on classes 2 and 3 does).
+  for (int split = 0; split < 3; ++split)
+    for (int label = 0; label < 2; ++label) EXPECT_EQ(other.counts[split][label], a.counts[split][label]);
+  EXPECT_EQ(other.counts[0][2] + other.counts[0][3], a.counts[0][2] + a.counts[0][3]);
+  // Which known defects are labelled does.
+  std::vector<std::size_t> known_a, known_other;
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (a.split[i] == 0 && a.label[i] == 1) known_a.push_back(i);
+    if (other.split[i] == 0 && other.label[i] == 1) known_other.push_back(i);
+  }
+  EXPECT_EQ(known_a.size(), 10u);
+  EXPECT_NE(known_a, known_other);
+}
+
+TEST(ImportReaders, IdxRefusalsNameTheProblem) {
+  TempDir dir;
+  const auto bytes = idx_bytes({2, 2, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  write_file(dir.file("long.idx"), bytes + "x");
+  expect_error([&] { io::read_idx(dir.file("long.idx")); }, {dir.file("long.idx"), "more bytes"});
+  auto floats = bytes;
+  floats[2] = 0x0d;
+  write_file(dir.file("f.idx"), floats);
+  expect_error([&] { io::read_idx(dir.file("f.idx")); }, {dir.file("f.idx"), "type 0x0d"});
+  write_gz(dir.file("short.idx.gz"), bytes.substr(0, 10));
+  expect_error([&] { io::read_idx(dir.file("short.idx.gz")); }, {dir.file("short.idx.gz"), "truncated"});
+  // A header whose dimensions multiply past any sane size, without wrapping around.
+  write_file(dir.file("huge.idx"), idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, {}));
+  expect_error([&] { io::read_idx(dir.file("huge.idx")); }, {dir.file("huge.idx"), "impossible size"});
+}
+
+TEST(ImportReaders, TableHeaderDetectionSeparatorsAndLabels) {
+  TempDir dir;
+  // No header, text labels in the last column: the first line is data.
+  write_file(dir.file("t.txt"), "1\t2\tok\n3\t4\tbad\n");
+  auto t = io::read_table(dir.file("t.txt"), "");
+  EXPECT_TRUE(t.header.empty());
+  EXPECT_EQ(t.rows(), 2);
+  EXPECT_EQ(t.labels, (std::vector<std::string>{"ok", "bad"}));
+  // Quoted cells, as spreadsheets export them: the quotes are dropped.
+  write_file(dir.file("q.csv"), "\"x\",\"y\",\"class\"\n1,2,\"a\"\n");
+  t = io::read_table(dir.file("q.csv"), "class");
+  EXPECT_EQ(t.header, (std::vector<std::string>{"x", "y", "class"}));
+  EXPECT_EQ(t.labels, (std::vector<std::string>{"a"}));
+  write_file(dir.file("nan.csv"), "1,2,a\n1,nan,a\n");  // non-finite values are refused like text
+  expect_error([&] { io::read_table(dir.file("nan.csv"), ""); }, {"line 2 column 2", "'nan'"});
+  write_file(dir.file("empty_label.csv"), "1,2,a\n3,4,\n");
+  expect_error([&] { io::read_table(dir.file("empty_label.csv"), ""); }, {"line 2 column 3", "label is empty"});
+  write_file(dir.file("header_only.csv"), "x,y,label\n");
+  expect_error([&] { io::read_table(dir.file("header_only.csv"), ""); }, {"no data rows"});
+  expect_error([&] { io::read_table(dir.file("missing.csv"), ""); }, {dir.file("missing.csv"), "cannot be opened"});
+  // Integer labels become classes in numeric order.
+  write_file(dir.file("n.csv"), "1,10\n2,2\n3,1\n");
+  EXPECT_EQ(data::load_table(dir.file("n.csv"), "").class_names, (std::vector<std::string>{"1", "2", "10"}));
+}
+
+TEST(ImportReaders, ColourPngsAreReadAsGray) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "rgb");
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  image.width = 2;
+  image.height = 1;
+  image.format = PNG_FORMAT_RGB;
+  const std::uint8_t pixels[6] = {255, 255, 255, 0, 0, 0};  // white, black
+  ASSERT_NE(png_image_write_to_file(&image, (dir.path() / "rgb" / "a.PNG").c_str(), 0, pixels, 0, nullptr), 0);
+  const auto s = data::load_png_folder(dir.path().string());
+  EXPECT_EQ(s.sample_shape, (std::vector<std::int64_t>{1, 1, 2}));
+  EXPECT_EQ(s.bytes, (std::vector<std::uint8_t>{255, 0}));
+  expect_error([&] { data::load_png_folder(dir.file("none")); }, {dir.file("none"), "not a directory"});
+}
+
+TEST(ImportWriter, IdxEndToEndWithChunkedUint8Samples) {
+  TempDir dir;
+  // 300 train images of 2x2 pixels (class k % 3, every pixel = k % 251) and 30 test ones.
+  auto images = [](int n, int offset) {
+    std::vector<std::uint8_t> v;
+    for (int k = 0; k < n; ++k) v.insert(v.end(), 4, static_cast<std::uint8_t>((k + offset) % 251));
+    return v;
+  };
+  auto labels = [](int n) {
+    std::vector<std::uint8_t> v;
+    for (int k = 0; k < n; ++k) v.push_back(static_cast<std::uint8_t>(k % 3));
+    return v;
+  };
+  write_gz(dir.file("train-images.gz"), idx_bytes({300, 2, 2}, images(300, 0)));
+  write_gz(dir.file("train-labels.gz"), idx_bytes({300}, labels(300)));
+  write_file(dir.file("test-images"), idx_bytes({30, 2, 2}, images(30, 7)));
+  write_file(dir.file("test-labels"), idx_bytes({30}, labels(30)));
+  const auto source = data::load_idx(dir.file("train-images.gz"), dir.file("train-labels.gz"), dir.file("test-images"),
+                                     dir.file("test-labels"), "zero,one,two");
+  EXPECT_TRUE(source.has_test_part);
+  data::ImportProtocol p;
+  p.normal = data::parse_classes("--normal", "zero", source.class_names);
+  p.known = data::parse_classes("--known", "2", source.class_names)[0];
+  p.known_ratio = 0.1;  // n = 90 of class 0 (10 to val): m = 10, 1 to val
+  const auto a = data::assign_samples(source.samples, source.class_names, source.has_test_part, p);
+  const auto path = dir.file("out/d.h5");
+  std::filesystem::create_directories(dir.path() / "out");
+  const auto n = data::write_dataset(path, source, a, "idx test");
+  EXPECT_EQ(n, 90 + 10 + 10 + 1 + 30);
+  io::H5File f(path, io::H5File::Mode::read);
+  EXPECT_EQ(f.shape("samples"), (std::vector<std::int64_t>{n, 1, 2, 2}));
+  EXPECT_TRUE(f.is_integer("samples"));
+  EXPECT_EQ(f.attr_string("class_names"), "zero,two,one");
+  const auto split = f.read_i64("split"), label = f.read_i64("labels");
+  EXPECT_EQ(std::count(split.begin(), split.end(), 2), 30);
+  EXPECT_EQ(std::count(split.begin(), split.end(), 1), 11);
+  // The rows are the source's images: the kept samples in split order, source order within.
+  std::vector<std::uint8_t> expected;
+  for (int s = 0; s < 3; ++s)
+    for (std::size_t i = 0; i < a.split.size(); ++i)
+      if (a.split[i] == s) expected.push_back(source.bytes[4 * i]);
+  const auto samples = f.read_f32("samples");
+  for (std::int64_t k = 0; k < n; ++k) ASSERT_EQ(samples[4 * k + 3], expected[k]) << k;
+  // /samples is chunked by whole rows (min(256, N)); /split is uint8.
+  const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  ASSERT_GE(file, 0);
+  const hid_t dset = H5Dopen2(file, "samples", H5P_DEFAULT);
+  const hid_t plist = H5Dget_create_plist(dset);
+  EXPECT_EQ(H5Pget_layout(plist), H5D_CHUNKED);
+  hsize_t chunk[4] = {};
+  EXPECT_EQ(H5Pget_chunk(plist, 4, chunk), 4);
+  EXPECT_EQ(chunk[0], static_cast<hsize_t>(std::min<std::int64_t>(256, n)));
+  EXPECT_EQ(chunk[3], 2u);
+  const hid_t split_set = H5Dopen2(file, "split", H5P_DEFAULT);
+  const hid_t split_type = H5Dget_type(split_set);
+  EXPECT_EQ(H5Tget_size(split_type), 1u);
+  EXPECT_EQ(H5Tget_sign(split_type), H5T_SGN_NONE);
+  H5Tclose(split_type);
+  H5Dclose(split_set);
+  H5Pclose(plist);
+  H5Dclose(dset);
+  H5Fclose(file);
 }

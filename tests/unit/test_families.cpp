@@ -41,7 +41,9 @@ void expect_forward_shapes(Autoencoder& model, const torch::Tensor& x, std::int6
   EXPECT_EQ(out.reconstruction.sizes(), x.sizes());
   EXPECT_EQ(out.latent.sizes(), (std::vector<std::int64_t>{x.size(0), latent}));
   EXPECT_EQ(out.log_variance.defined(), variational);
-  if (variational) EXPECT_EQ(out.log_variance.sizes(), out.latent.sizes());
+  if (variational) {
+    EXPECT_EQ(out.log_variance.sizes(), out.latent.sizes());
+  }
 }
 
 }  // namespace
