@@ -59,12 +59,7 @@ ConvAutoencoderImpl::ConvAutoencoderImpl(const ConvOptions& o) : options(o) {
 AutoencoderOutput ConvAutoencoderImpl::forward(const torch::Tensor& x) {
   const auto h = encoder->forward(x).flatten(1);
   AutoencoderOutput out;
-  out.latent = to_mean->forward(h);
-  torch::Tensor code = out.latent;
-  if (options.variational) {
-    out.log_variance = to_log_variance->forward(h);
-    code = sample_code(out.latent, out.log_variance, is_training());
-  }
+  const auto code = encode(h, to_mean, to_log_variance, is_training(), out);
   const auto [h_last, w_last] = sizes.back();
   const auto maps = torch::leaky_relu(from_code->forward(code), 0.1).reshape({x.size(0), options.channels.back(), h_last, w_last});
   out.reconstruction = decoder->forward(maps);

@@ -17,6 +17,14 @@ torch::Tensor sample_code(const torch::Tensor& mean, const torch::Tensor& log_va
   return mean + (0.5 * log_variance).exp() * torch::randn_like(mean);
 }
 
+torch::Tensor encode(const torch::Tensor& features, torch::nn::Linear& to_mean, torch::nn::Linear& to_log_variance,
+                     bool training, AutoencoderOutput& out) {
+  out.latent = to_mean->forward(features);
+  if (to_log_variance.is_empty()) return out.latent;
+  out.log_variance = to_log_variance->forward(features);
+  return sample_code(out.latent, out.log_variance, training);
+}
+
 namespace {
 std::int64_t flat_size(const std::vector<std::int64_t>& shape) {
   std::int64_t d = 1;
@@ -59,12 +67,7 @@ DenseAutoencoderImpl::DenseAutoencoderImpl(const DenseOptions& o) : options(o) {
 AutoencoderOutput DenseAutoencoderImpl::forward(const torch::Tensor& x) {
   const auto h = encoder->forward(x.flatten(1));
   AutoencoderOutput out;
-  out.latent = to_mean->forward(h);
-  torch::Tensor code = out.latent;
-  if (options.variational) {
-    out.log_variance = to_log_variance->forward(h);
-    code = sample_code(out.latent, out.log_variance, is_training());
-  }
+  const auto code = encode(h, to_mean, to_log_variance, is_training(), out);
   out.reconstruction = decoder->forward(code).reshape(x.sizes());
   return out;
 }

@@ -38,5 +38,9 @@ TORCH_MODULE(DenseAutoencoder);
 torch::nn::AnyModule output_activation(const std::string& output);
 // mean + exp(log_variance / 2) * eps in training mode, mean in eval mode.
 torch::Tensor sample_code(const torch::Tensor& mean, const torch::Tensor& log_variance, bool training);
+// The code heads of both families: sets out.latent (and out.log_variance when
+// `to_log_variance` exists, a VAE) and returns the code to decode.
+torch::Tensor encode(const torch::Tensor& features, torch::nn::Linear& to_mean, torch::nn::Linear& to_log_variance,
+                     bool training, AutoencoderOutput& out);
 
 }  // namespace cdae::model
