@@ -7,7 +7,7 @@
 #include <string>
 
 #include "io/atomic_file.h"
-#include "temp_dir.h"
+#include "../support/temp_dir.h"
 
 namespace {
 

@@ -17,7 +17,7 @@
 
 #include "io/hdf5_file.h"
 #include "io/png.h"
-#include "temp_dir.h"
+#include "../support/temp_dir.h"
 
 // Sanitizer settings for this test binary (ignored in normal builds).
 // HDF5 sizes metadata buffers from lengths stored in the file and turns a

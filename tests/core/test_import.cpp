@@ -17,7 +17,7 @@
 #include "io/idx_file.h"
 #include "io/png.h"
 #include "io/table_file.h"
-#include "temp_dir.h"
+#include "../support/temp_dir.h"
 
 using namespace cdae;
 using cdae::testing::expect_error;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "eval/metrics.h"
-#include "temp_dir.h"
+#include "../support/temp_dir.h"
 
 namespace {
 

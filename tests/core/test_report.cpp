@@ -15,7 +15,7 @@
 #include "eval/report.h"
 #include "io/hdf5_file.h"
 #include "../support/text.h"
-#include "temp_dir.h"
+#include "../support/temp_dir.h"
 
 using cdae::testing::lines_of;
 using cdae::testing::split_tabs;

@@ -5,7 +5,7 @@
 
 #include <set>
 
-#include "../core/temp_dir.h"
+#include "../support/temp_dir.h"
 #include "../support/tiny_dataset.h"
 #include "data/hdf5_batch_source.h"
 #include "data/hdf5_dataset.h"

@@ -1,4 +1,4 @@
-// A fresh directory per test, removed afterwards.
+// A fresh directory per test, removed afterwards, and the error expectations the suites share.
 #pragma once
 #include <gtest/gtest.h>
 #include <unistd.h>
