@@ -13,7 +13,7 @@
 #include <cxxopts.hpp>
 
 #include "data/importers.h"
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 
 namespace {
 

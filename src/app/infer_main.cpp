@@ -12,7 +12,7 @@
 #include "eval/inference.h"
 #include "eval/metrics.h"
 #include "eval/report.h"
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 #include "io/hdf5_file.h"
 #include "train/checkpoint.h"
 #include "train/from_config.h"

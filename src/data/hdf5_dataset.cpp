@@ -1,10 +1,10 @@
 #include "data/hdf5_dataset.h"
 
 #include <algorithm>
-#include <sstream>
 #include <stdexcept>
 
 #include "io/hdf5_file.h"
+#include "io/strings.h"
 
 namespace cdae::data {
 
@@ -12,20 +12,6 @@ namespace {
 
 [[noreturn]] void refuse(const std::string& path, const std::string& what) {
   throw std::runtime_error("dataset file '" + path + "': " + what + " (layout: docs/datasets.md)");
-}
-
-std::vector<std::string> split_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) names.push_back(item);
-  return names;
-}
-
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string s = "(";
-  for (std::size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
-  return s + ")";
 }
 
 // A (N) integer dataset whose values lie in [0, bound).
@@ -37,8 +23,8 @@ std::vector<std::int64_t> read_index_dataset(const io::H5File& file, const std::
   std::vector<std::int64_t> shape;
   auto values = file.read_i64(name, &shape);
   if (shape.size() != 1 || shape[0] != n)
-    refuse(path, "dataset '" + name + "' has shape " + shape_text(shape) + ", expected (" + std::to_string(n) +
-                     ") like /samples' first dimension");
+    refuse(path, "dataset '" + name + "' has shape " + io::shape_string(shape) + ", expected " + io::shape_string({n}) +
+                     " like /samples' first dimension");
   for (std::size_t i = 0; i < values.size(); ++i)
     if (values[i] < 0 || values[i] >= bound)
       refuse(path, "dataset '" + name + "' holds " + std::to_string(values[i]) + " at index " + std::to_string(i) +
@@ -58,14 +44,14 @@ Hdf5Dataset::Hdf5Dataset(const std::string& path) : path_(path) {
   integer_samples_ = file_->is_integer("samples");
   const auto shape = file_->shape("samples");
   if (shape.size() != 2 && shape.size() != 4 && shape.size() != 5)
-    refuse(path, "dataset '/samples' has shape " + shape_text(shape) +
+    refuse(path, "dataset '/samples' has shape " + io::shape_string(shape) +
                      ", expected (N, D) vectors, (N, C, H, W) images or (N, C, T, H, W) sequences");
   for (auto d : shape)
-    if (d <= 0) refuse(path, "dataset '/samples' has an empty dimension: " + shape_text(shape));
+    if (d <= 0) refuse(path, "dataset '/samples' has an empty dimension: " + io::shape_string(shape));
   sample_shape_.assign(shape.begin() + 1, shape.end());
   if (!file_->has_attr("class_names"))
     refuse(path, "no root attribute 'class_names' (comma-separated names of the labels 0, 1, ...)");
-  class_names_ = split_names(file_->attr_string("class_names"));
+  class_names_ = io::split_commas(file_->attr_string("class_names"));
   if (class_names_.size() < 2)
     refuse(path, "root attribute 'class_names' names " + std::to_string(class_names_.size()) +
                      " classes, at least 2 needed (normal, defect)");

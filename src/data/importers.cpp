@@ -5,13 +5,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 #include "io/hdf5_file.h"
 #include "io/idx_file.h"
 #include "io/png.h"
+#include "io/strings.h"
 #include "io/table_file.h"
 
 namespace cdae::data {
@@ -19,14 +19,6 @@ namespace cdae::data {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split_commas(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) out.push_back(item);
-  return out;
-}
 
 // Appends IDX images and labels to `source`.
 void append_idx(LabelledSource& source, const std::string& images_path, const std::string& labels_path, bool test) {
@@ -88,7 +80,7 @@ LabelledSource load_idx(const std::string& train_images, const std::string& trai
   int classes = 0;
   for (const auto& s : source.samples) classes = std::max(classes, s.class_id + 1);
   if (!names.empty()) {
-    source.class_names = split_commas(names);
+    source.class_names = io::split_commas(names);
     if (static_cast<int>(source.class_names.size()) < classes)
       throw std::invalid_argument("--class-names names " + std::to_string(source.class_names.size()) +
                                   " classes, the labels go up to " + std::to_string(classes - 1));

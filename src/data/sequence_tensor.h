@@ -4,7 +4,7 @@
 
 #include <torch/torch.h>
 
-#include "io/hdf5_file.h"
+#include "io/sequence_file.h"
 
 namespace cdae::data {
 

@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "eval/metrics.h"
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 #include "io/hdf5_file.h"
 
 namespace cdae::eval {

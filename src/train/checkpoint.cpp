@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 #include "io/checksum.h"
 #include "io/hdf5_file.h"
 #include "model/autoencoder.h"

@@ -1,21 +1,14 @@
 #include "train/from_config.h"
 
-#include "data/source_image.h"
 #include "data/hdf5_batch_source.h"
 #include "data/rotation_batch_source.h"
+#include "data/source_image.h"
+#include "io/strings.h"
 #include "model/autoencoder.h"
 #include "model/conv_autoencoder.h"
 #include "model/dense_autoencoder.h"
 
 namespace cdae::train {
-
-namespace {
-std::string shape_text(const std::vector<std::int64_t>& shape) {
-  std::string s = "(";
-  for (std::size_t k = 0; k < shape.size(); ++k) s += (k ? ", " : "") + std::to_string(shape[k]);
-  return s + ")";
-}
-}  // namespace
 
 std::unique_ptr<data::BatchSource> make_batch_source(const Config& c, torch::Device device) {
   if (c.data.source == "hdf5") {
@@ -38,7 +31,7 @@ std::shared_ptr<model::Autoencoder> make_model(const Config& c, const std::vecto
     const std::vector<std::int64_t> expected{c.n_channels, c.seqlen, c.height, c.width};
     if (sample_shape != expected)
       throw ConfigError("config: the spatio-temporal model takes samples of (n_channels, seqlen, height, width) = " +
-                        shape_text(expected) + " but the data's samples are " + shape_text(sample_shape) +
+                        io::shape_string(expected) + " but the data's samples are " + io::shape_string(sample_shape) +
                         "; set those keys to the data's sizes");
     return std::make_shared<model::SpatioTemporalAutoencoderImpl>(c.architecture());
   }
@@ -53,7 +46,7 @@ std::shared_ptr<model::Autoencoder> make_model(const Config& c, const std::vecto
   }
   if (sample_shape.size() != 3)
     throw ConfigError("config: model.family conv takes images (C, H, W), but the data's samples are " +
-                      shape_text(sample_shape) + "; use model.family dense for vectors");
+                      io::shape_string(sample_shape) + "; use model.family dense for vectors");
   model::ConvOptions o;
   o.sample_shape = sample_shape;
   o.channels = c.model.channels;

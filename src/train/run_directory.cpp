@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 
 namespace cdae::train {
 

@@ -10,12 +10,14 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "io/hdf5_file.h"
+#include "io/sequence_file.h"
 #include "io/png.h"
 #include "../support/temp_dir.h"
 
@@ -150,34 +152,56 @@ std::string valid_chunked_sequences_h5(const TempDir& dir) {
   return read_file(path);
 }
 
+struct FuzzCounts {
+  int accepted = 0, rejected = 0;
+};
+
+// Writes `iterations()` mutants (make_mutant(it) gives mutant `it`'s bytes)
+// to fresh files and reads each with read_and_check: a mutant is either read
+// and passes its checks, or refused with an error that names its file.
+FuzzCounts fuzz_reader(const TempDir& dir, const std::string& extension,
+                       const std::function<std::string(int)>& make_mutant,
+                       const std::function<void(const std::string&)>& read_and_check) {
+  FuzzCounts counts;
+  for (int it = 0, n = iterations(); it < n; ++it) {
+    // A fresh name each time: HDF5 keeps per-file state keyed on the open file.
+    const std::string path = dir.file("mutant_" + std::to_string(it) + extension);
+    write_file(path, make_mutant(it));
+    try {
+      read_and_check(path);
+      ++counts.accepted;
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      ++counts.rejected;
+    }
+    std::filesystem::remove(path);
+  }
+  EXPECT_GT(counts.rejected, 0) << "mutations were too gentle to test anything";
+  ::testing::Test::RecordProperty("accepted", counts.accepted);
+  std::cout << "[ fuzz ] " << counts.accepted << " mutants accepted, " << counts.rejected << " rejected\n";
+  return counts;
+}
+
 TEST(FuzzReaders, Png) {
   TempDir dir;
   const std::string seed = valid_png(dir);
   ASSERT_NO_THROW(cdae::io::read_png_gray(dir.file("seed.png")));
   std::mt19937 rng(seed_or(20240611));
-  int accepted = 0, rejected = 0;
-  for (int it = 0, n = iterations(); it < n; ++it) {
-    const std::string path = dir.file("mutant_" + std::to_string(it) + ".png");
-    const std::string mutant = mutate(seed, rng);
-    write_file(path, it % 2 == 0 ? mutant : repair_png_crcs(mutant));
-    try {
-      const auto image = cdae::io::read_png_gray(path);
-      ASSERT_GE(image.height, 1);
-      ASSERT_GE(image.width, 1);
-      ASSERT_LE(image.height, 16384);
-      ASSERT_LE(image.width, 16384);
-      ASSERT_EQ(image.pixels.size(), static_cast<std::size_t>(image.height) * image.width);
-      for (float v : image.pixels) ASSERT_TRUE(v >= 0.0f && v <= 1.0f);
-      ++accepted;
-    } catch (const std::exception& e) {
-      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-      ++rejected;
-    }
-    std::filesystem::remove(path);
-  }
-  EXPECT_GT(rejected, 0) << "mutations were too gentle to test anything";
-  RecordProperty("accepted", accepted);
-  std::cout << "[ fuzz ] " << accepted << " mutants accepted, " << rejected << " rejected\n";
+  fuzz_reader(
+      dir, ".png",
+      [&](int it) {
+        const std::string mutant = mutate(seed, rng);
+        return it % 2 == 0 ? mutant : repair_png_crcs(mutant);
+      },
+      [](const std::string& path) {
+        const auto image = cdae::io::read_png_gray(path);
+        ASSERT_GE(image.height, 1);
+        ASSERT_GE(image.width, 1);
+        ASSERT_LE(image.height, 16384);
+        ASSERT_LE(image.width, 16384);
+        ASSERT_EQ(image.pixels.size(), static_cast<std::size_t>(image.height) * image.width);
+        for (float v : image.pixels) ASSERT_TRUE(v >= 0.0f && v <= 1.0f);
+      });
 }
 
 TEST(FuzzReaders, Hdf5Sequences) {
@@ -186,32 +210,20 @@ TEST(FuzzReaders, Hdf5Sequences) {
   ASSERT_NO_THROW(cdae::io::read_sequences_h5(dir.file("seed.h5"), "sequences"));
   ASSERT_NO_THROW(cdae::io::read_sequences_h5(dir.file("seed_chunked.h5"), "sequences"));
   std::mt19937 rng(seed_or(1234567));
-  int accepted = 0, rejected = 0;
-  for (int it = 0, n = iterations(); it < n; ++it) {
-    // A fresh name each time: HDF5 keeps per-file state keyed on the open file.
-    const std::string path = dir.file("mutant_" + std::to_string(it) + ".h5");
-    write_file(path, mutate(seeds[it % 2], rng));
-    try {
-      const auto seq = cdae::io::read_sequences_h5(path, "sequences");
-      ASSERT_EQ(seq.shape.size(), 5u);
-      std::size_t count = 1;
-      for (std::int64_t d : seq.shape) {
-        ASSERT_GE(d, 1);
-        count *= static_cast<std::size_t>(d);
-      }
-      ASSERT_EQ(seq.values.size(), count);
-      for (float v : seq.values) ASSERT_TRUE(std::isfinite(v));
-      ++accepted;
-    } catch (const std::exception& e) {
-      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-      ++rejected;
-    }
-    std::filesystem::remove(path);
-  }
-  EXPECT_GT(rejected, 0) << "mutations were too gentle to test anything";
-  EXPECT_GT(accepted, 0) << "some mutants only touch unused bytes and must still load";
-  RecordProperty("accepted", accepted);
-  std::cout << "[ fuzz ] " << accepted << " mutants accepted, " << rejected << " rejected\n";
+  const auto counts = fuzz_reader(
+      dir, ".h5", [&](int it) { return mutate(seeds[it % 2], rng); },
+      [](const std::string& path) {
+        const auto seq = cdae::io::read_sequences_h5(path, "sequences");
+        ASSERT_EQ(seq.shape.size(), 5u);
+        std::size_t count = 1;
+        for (std::int64_t d : seq.shape) {
+          ASSERT_GE(d, 1);
+          count *= static_cast<std::size_t>(d);
+        }
+        ASSERT_EQ(seq.values.size(), count);
+        for (float v : seq.values) ASSERT_TRUE(std::isfinite(v));
+      });
+  EXPECT_GT(counts.accepted, 0) << "some mutants only touch unused bytes and must still load";
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/hdf5_file.h"
+#include "io/sequence_file.h"
 #include "../support/temp_dir.h"
 
 namespace {

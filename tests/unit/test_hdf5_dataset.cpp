@@ -107,7 +107,7 @@ TEST(Hdf5Dataset, RefusesBrokenFilesNamingFileAndDataset) {
     f.write_i64("split", {10}, split.data());
     f.set_attr("class_names", std::string("normal,defect"));
   }
-  expect_error([&] { data::Hdf5Dataset{path}; }, {path, "'labels'", "shape (9)", "expected (10)"});
+  expect_error([&] { data::Hdf5Dataset{path}; }, {path, "'labels'", "shape (9,)", "expected (10,)"});
   // Missing split, float labels, no class names.
   {
     io::H5File f(path, io::H5File::Mode::truncate);

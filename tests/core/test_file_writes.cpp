@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 #include "../support/temp_dir.h"
 
 namespace {
@@ -33,7 +33,7 @@ bool has_temp_files(const fs::path& dir) {
   return false;
 }
 
-TEST(AtomicFile, WriteThenReadBack) {
+TEST(FileWrites, WriteThenReadBack) {
   TempDir dir;
   const std::string path = dir.file("state.json");
   write_text_atomically(path, "{\"step\": 1}\n");
@@ -43,7 +43,7 @@ TEST(AtomicFile, WriteThenReadBack) {
   EXPECT_EQ(count_entries(dir.path()), 1);
 }
 
-TEST(AtomicFile, WriterGetsTempPathBesideTarget) {
+TEST(FileWrites, WriterGetsTempPathBesideTarget) {
   TempDir dir;
   const std::string path = dir.file("out.bin");
   std::string seen;
@@ -57,7 +57,7 @@ TEST(AtomicFile, WriterGetsTempPathBesideTarget) {
   EXPECT_EQ(read_file(path), "payload");
 }
 
-TEST(AtomicFile, ThrowingWriterLeavesOldFileAndNoTemp) {
+TEST(FileWrites, ThrowingWriterLeavesOldFileAndNoTemp) {
   TempDir dir;
   const std::string path = dir.file("checkpoint.h5");
   write_text_atomically(path, "old content");
@@ -81,14 +81,14 @@ TEST(AtomicFile, ThrowingWriterLeavesOldFileAndNoTemp) {
   EXPECT_FALSE(fs::exists(path + ".prev")) << "no .prev is made when the write fails";
 }
 
-TEST(AtomicFile, WriterThatCreatesNothingIsAnError) {
+TEST(FileWrites, WriterThatCreatesNothingIsAnError) {
   TempDir dir;
   const std::string path = dir.file("x");
   EXPECT_THROW(write_atomically(path, [](const std::string&) {}), std::runtime_error);
   EXPECT_FALSE(fs::exists(path));
 }
 
-TEST(AtomicFile, KeepPreviousKeepsOldContent) {
+TEST(FileWrites, KeepPreviousKeepsOldContent) {
   TempDir dir;
   const std::string path = dir.file("model.h5");
   // Without an existing file there is nothing to keep.
@@ -106,7 +106,7 @@ TEST(AtomicFile, KeepPreviousKeepsOldContent) {
   EXPECT_FALSE(has_temp_files(dir.path()));
 }
 
-TEST(AtomicFile, AppendLine) {
+TEST(FileWrites, AppendLine) {
   TempDir dir;
   const std::string path = dir.file("log.csv");
   append_line(path, "step,loss");
@@ -121,7 +121,7 @@ TEST(AtomicFile, AppendLine) {
   }
 }
 
-TEST(AtomicFile, EnsureWritableDirectoryCreatesParents) {
+TEST(FileWrites, EnsureWritableDirectoryCreatesParents) {
   TempDir dir;
   const std::string out = dir.file("a/b/c");
   ensure_writable_directory(out);
@@ -130,7 +130,7 @@ TEST(AtomicFile, EnsureWritableDirectoryCreatesParents) {
   ensure_writable_directory(out);  // existing is fine
 }
 
-TEST(AtomicFile, UnwritableDirectoryIsReported) {
+TEST(FileWrites, UnwritableDirectoryIsReported) {
   TempDir dir;
   const std::string regular = dir.file("plain_file");
   write_file(regular, "x");
@@ -145,7 +145,7 @@ TEST(AtomicFile, UnwritableDirectoryIsReported) {
   EXPECT_THROW(ensure_writable_directory(regular), std::runtime_error);
 }
 
-TEST(AtomicFile, ReadOnlyDirectoryIsReportedWhenNotRoot) {
+TEST(FileWrites, ReadOnlyDirectoryIsReportedWhenNotRoot) {
   if (::geteuid() == 0) GTEST_SKIP() << "root can write into read-only directories";
   TempDir dir;
   const std::string ro = dir.file("ro");

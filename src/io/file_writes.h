@@ -1,6 +1,8 @@
-// Crash-safe file replacement: write to a temporary file beside the target,
-// fsync it, then rename over the target, so a reader sees either the old
-// complete file or the new complete file, never a half-written one.
+// Writing files so that no reader sees half a file and no failed write goes
+// unnoticed: crash-safe replacement (write a temporary file beside the
+// target, fsync it, rename it over the target: a reader sees the old complete
+// file or the new one), whole-line appends that do not interleave between
+// processes, and output directories checked by actually creating a file.
 #pragma once
 #include <functional>
 #include <string>
