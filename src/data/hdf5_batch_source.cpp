@@ -70,21 +70,30 @@ ShardedBatch Hdf5BatchSource::assemble(const std::vector<std::int64_t>& normal, 
   return batch;
 }
 
+const Hdf5BatchSource::EpochOrder& Hdf5BatchSource::order_of(std::int64_t epoch) const {
+  if (order_.epoch != epoch) {
+    order_.pool = epoch_permutation(static_cast<std::int64_t>(train_pool_.size()), seed_, epoch,
+                                    static_cast<std::uint64_t>(Stream::train_normal));
+    order_.defects = epoch_permutation(static_cast<std::int64_t>(train_defects_.size()), seed_, epoch,
+                                       static_cast<std::uint64_t>(Stream::train_defect));
+    order_.epoch = epoch;
+  }
+  return order_;
+}
+
 ShardedBatch Hdf5BatchSource::train_batch(std::int64_t epoch, std::int64_t index, const BatchSizes& sizes, int rank,
                                           int world_size) const {
-  const auto pool_order = epoch_permutation(static_cast<std::int64_t>(train_pool_.size()), seed_, epoch,
-                                            static_cast<std::uint64_t>(Stream::train_normal));
+  const auto& order = order_of(epoch);
   const auto b = sizes.train_normal;
   std::vector<std::int64_t> normal, defect;
   for (std::int64_t k = index * b; k < (index + 1) * b; ++k)
-    normal.push_back(train_pool_[pool_order[k % static_cast<std::int64_t>(pool_order.size())]]);
+    normal.push_back(train_pool_[order.pool[k % static_cast<std::int64_t>(order.pool.size())]]);
   if (!train_defects_.empty() && sizes.train_defect > 0) {
     // The labelled defects in their own per-epoch order, batch after batch,
     // starting over when they run out (there are usually few of them).
     const auto n = static_cast<std::int64_t>(train_defects_.size());
-    const auto defect_order = epoch_permutation(n, seed_, epoch, static_cast<std::uint64_t>(Stream::train_defect));
     const auto m = sizes.train_defect;
-    for (std::int64_t k = index * m; k < (index + 1) * m; ++k) defect.push_back(train_defects_[defect_order[k % n]]);
+    for (std::int64_t k = index * m; k < (index + 1) * m; ++k) defect.push_back(train_defects_[order.defects[k % n]]);
   }
   return assemble(normal, defect, rank, world_size);
 }

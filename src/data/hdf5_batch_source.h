@@ -31,10 +31,19 @@ class Hdf5BatchSource : public BatchSource {
  private:
   ShardedBatch assemble(const std::vector<std::int64_t>& normal, const std::vector<std::int64_t>& defect, int rank,
                         int world_size) const;
+  // The epoch's orders of the unlabelled pool and of the labelled defects,
+  // computed at its first batch and kept for the others (a sort each).
+  struct EpochOrder {
+    std::int64_t epoch = -1;
+    std::vector<std::int64_t> pool, defects;
+  };
+  const EpochOrder& order_of(std::int64_t epoch) const;
+
   Hdf5Dataset dataset_;
   std::uint64_t seed_;
   torch::Device device_;
   std::vector<std::int64_t> train_pool_, train_defects_, val_normal_, val_defects_;
+  mutable EpochOrder order_;  // a cache: batches are drawn from one thread
 };
 
 // The indices 0..n-1 in an order that is a pure function of (seed, epoch, stream).

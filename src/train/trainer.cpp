@@ -9,7 +9,7 @@
 #include <optional>
 #include <sstream>
 
-#include "io/atomic_file.h"
+#include "io/file_writes.h"
 #include "io/progress.h"
 #include "io/sequence_picture.h"
 #include "model/autoencoder.h"
@@ -56,23 +56,33 @@ struct StartingPoint {
   TrainingState state;
   std::int64_t adam_steps = 0;
 };
+
+// As float64: every value here is exact in a double (epochs and steps < 2^53).
+torch::Tensor to_tensor(const StartingPoint& p) {
+  return torch::tensor(std::vector<double>{static_cast<double>(p.start), static_cast<double>(p.state.epoch),
+                                           p.state.loss_min, static_cast<double>(p.state.nonfinite_streak),
+                                           static_cast<double>(p.state.skipped_steps),
+                                           static_cast<double>(p.adam_steps)},
+                       torch::kFloat64);
+}
+
+StartingPoint from_tensor(const torch::Tensor& t) {
+  const auto v = t.cpu();
+  const auto integer = [&](int k) { return static_cast<std::int64_t>(v[k].item<double>()); };
+  StartingPoint p;
+  p.start = integer(0);
+  p.state.epoch = integer(1);
+  p.state.loss_min = v[2].item<double>();
+  p.state.nonfinite_streak = integer(3);
+  p.state.skipped_steps = integer(4);
+  p.adam_steps = integer(5);
+  return p;
+}
+
 void broadcast_starting_point(dist::Communicator& comm, torch::Device device, StartingPoint& p) {
-  // Doubles represent every value here exactly (epochs and steps < 2^53).
-  std::vector<double*> fields;
-  double start = p.start, epoch = p.state.epoch, streak = p.state.nonfinite_streak,
-         skipped = p.state.skipped_steps, steps = p.adam_steps;
-  fields = {&start, &epoch, &p.state.loss_min, &streak, &skipped, &steps};
-  auto packed = torch::empty({static_cast<std::int64_t>(fields.size())}, torch::kFloat64);
-  for (std::size_t k = 0; k < fields.size(); ++k) packed[k] = *fields[k];
-  auto on_device = packed.to(device);
-  comm.broadcast(on_device, 0);
-  const auto host = on_device.cpu();
-  for (std::size_t k = 0; k < fields.size(); ++k) *fields[k] = host[k].item<double>();
-  p.start = static_cast<std::int64_t>(start);
-  p.state.epoch = static_cast<std::int64_t>(epoch);
-  p.state.nonfinite_streak = static_cast<std::int64_t>(streak);
-  p.state.skipped_steps = static_cast<std::int64_t>(skipped);
-  p.adam_steps = static_cast<std::int64_t>(steps);
+  auto packed = to_tensor(p).to(device);
+  comm.broadcast(packed, 0);
+  p = from_tensor(packed);
 }
 
 }  // namespace
