@@ -118,11 +118,16 @@ else
   done_step phase1_conventional
 fi
 
-step "evaluate phase 1 (every class, $N_SAMPLES samples each)"
-# shellcheck disable=SC2086
-run $LAUNCH "$BIN/cdae-infer" --config "$CONFIG_CONV" "${common[@]}" "${extra_conv[@]}" \
-  --weights "$W/phase1_best.h5" --set inference.results=$W/res_before --classes | tee "$W/infer_before.log"
-done_step infer_before
+# evaluate PHASE CONFIG WEIGHTS NAME EXTRA...: every class scored, to $W/res_NAME and $W/infer_NAME.log.
+evaluate() {
+  local phase=$1 config=$2 weights=$3 name=$4; shift 4
+  step "evaluate $phase (every class, $N_SAMPLES samples each)"
+  # shellcheck disable=SC2086
+  run $LAUNCH "$BIN/cdae-infer" --config "$config" "${common[@]}" "$@" \
+    --weights "$weights" --set inference.results=$W/res_$name --classes | tee "$W/infer_$name.log"
+  done_step infer_$name
+}
+evaluate "phase 1" "$CONFIG_CONV" "$W/phase1_best.h5" before "${extra_conv[@]}"
 
 # ---------------------------------------------------------------- phase 2
 if [ -s "$W/phase2_best.h5" ]; then
@@ -136,11 +141,7 @@ else
   done_step phase2_contrastive
 fi
 
-step "evaluate phase 2 (every class, $N_SAMPLES samples each)"
-# shellcheck disable=SC2086
-run $LAUNCH "$BIN/cdae-infer" --config "$CONFIG_CONTR" "${common[@]}" "${extra[@]}" \
-  --weights "$W/phase2_best.h5" --set inference.results=$W/res_after --classes | tee "$W/infer_after.log"
-done_step infer_after
+evaluate "phase 2" "$CONFIG_CONTR" "$W/phase2_best.h5" after "${extra[@]}"
 
 step "figures"
 run "$PYTHON" "$SRC/python/plot_results.py" --eval "$W/res_after/eval.h5" --eval-before "$W/res_before/eval.h5" \

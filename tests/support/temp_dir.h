@@ -13,14 +13,14 @@
 
 namespace cdae::testing {
 
-// Checks that `call` throws std::runtime_error whose message contains every
-// one of `parts`.
-template <typename F>
+// Checks that `call` throws an `Error` (std::runtime_error unless told)
+// whose message contains every one of `parts`.
+template <typename Error = std::runtime_error, typename F>
 void expect_error(F&& call, const std::vector<std::string>& parts) {
   try {
     call();
     ADD_FAILURE() << "expected an exception";
-  } catch (const std::runtime_error& e) {
+  } catch (const Error& e) {
     for (const auto& part : parts) {
       EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
     }
