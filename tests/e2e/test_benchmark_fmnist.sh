@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# scripts/benchmark_fmnist.sh on a tiny stand-in for Fashion-MNIST (IDX files
+# made here: ten classes of 8x8 patterns), so that its bookkeeping is tested
+# without the dataset package: one row per (pair, gamma_l, family) with the
+# plain AE at gamma_l 0, AUROCs that are numbers in [0, 1], means in
+# summary.tsv equal to those of the rows, finished runs kept on a rerun, and
+# bad arguments refused.
+# Usage: bash test_benchmark_fmnist.sh BUILD_DIR SOURCE_DIR
+source "$(dirname "$0")/../support/lib.sh" "$@"
+
+"$PY" - "$T" <<'EOF'
+import struct, sys, random
+random.seed(0)
+def write_idx(path, dims, values, type_code=0x08):
+    with open(path, "wb") as f:
+        f.write(struct.pack(">BBBB", 0, 0, type_code, len(dims)))
+        for d in dims: f.write(struct.pack(">I", d))
+        f.write(bytes(values))
+def images(n_per_class):
+    pixels, labels = [], []
+    for c in range(10):
+        for _ in range(n_per_class):
+            # class c: a bright row c % 8 and column c // 2, plus noise
+            img = [random.randint(0, 40) for _ in range(64)]
+            for k in range(8):
+                img[(c % 8) * 8 + k] = 200 + random.randint(0, 55)
+                img[k * 8 + c // 2] = 180 + random.randint(0, 75)
+            pixels += img; labels.append(c)
+    return pixels, labels
+p, l = images(40); write_idx(sys.argv[1] + "/train-images", [len(l), 8, 8], p); write_idx(sys.argv[1] + "/train-labels", [len(l)], l)
+p, l = images(10); write_idx(sys.argv[1] + "/test-images", [len(l), 8, 8], p); write_idx(sys.argv[1] + "/test-labels", [len(l)], l)
+EOF
+
+IMPORT_ARGS="idx --train-images $T/train-images --train-labels $T/train-labels --test-images $T/test-images --test-labels $T/test-labels"
+B=(bash "$SRC/scripts/benchmark_fmnist.sh" --no-setup --out "$T/bench" --import "$IMPORT_ARGS"
+   --set epochs=2 --set batch_size_train=8 --set batch_size_val=4
+   --set contrastive_loss.n_outliers=2 --set contrastive_loss.n_outliers_val=1 --set model.channels=[4]
+   --set model.latent=4 --set progress_seconds=0)
+export CDAE_BIN=$BIN CDAE_PYTHON=$PY
+
+check "two pairs, gamma_l 0 and 0.2, conv and dense: 8 runs" \
+  "${B[@]}" 0:1 3:5 --gammas "0 0.2" --families "conv dense"
+
+check "runs.tsv: the plain AE at gamma_l 0, the contrastive kind above, AUROCs in [0, 1]" "$PY" - "$T/bench" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/runs.tsv"), delimiter="\t"))
+assert len(rows) == 8, len(rows)
+keys = {(r["normal"], r["known"], r["gamma_l"], r["family"]) for r in rows}
+assert keys == {(n, k, g, f) for n, k in (("0", "1"), ("3", "5")) for g in ("0", "0.2") for f in ("conv", "dense")}, keys
+for r in rows:
+    assert (r["contrastive"] == "none") == (r["gamma_l"] == "0"), r
+    if r["gamma_l"] != "0": assert r["contrastive"].startswith("margin+recovery_margin="), r
+    for c in ("auroc_all", "auroc_unseen", "auroc_known"):
+        assert 0.0 <= float(r[c]) <= 1.0, (c, r)
+    assert float(r["train_s"]) > 0 and float(r["wall_s"]) >= float(r["train_s"]), r
+EOF
+
+check "summary.tsv holds the means of the rows" "$PY" - "$T/bench" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/runs.tsv"), delimiter="\t"))
+summary = list(csv.DictReader(open(sys.argv[1] + "/summary.tsv"), delimiter="\t"))
+assert len(summary) == 4, summary
+for s in summary:
+    group = [r for r in rows if float(r["gamma_l"]) == float(s["gamma_l"]) and r["family"] == s["family"]
+             and r["contrastive"] == s["contrastive"] and r["config"] == s["config"]]
+    assert int(s["pairs"]) == len(group) == 2, (s, group)
+    for c in ("auroc_all", "auroc_unseen", "auroc_known"):
+        mean = sum(float(r[c]) for r in group) / len(group)
+        assert abs(float(s["mean_" + c]) - mean) < 1e-4, (c, s, mean)
+EOF
+
+echo "CHECK: a rerun keeps the finished runs"
+"${B[@]}" 0:1 3:5 --gammas "0 0.2" --families "conv dense" > "$T/rerun.log" 2>&1
+if [ "$(grep -c ', kept$' "$T/rerun.log")" -eq 8 ] && [ "$(wc -l < "$T/bench/runs.tsv")" -eq 9 ]; then
+  echo "PASS: rerun"
+else
+  echo "FAIL: rerun:"; sed 's/^/    /' "$T/rerun.log" | tail -20; failures=$((failures + 1))
+fi
+
+echo "CHECK: another override is another run"
+"${B[@]}" 0:1 --gammas 0.2 --set model.latent=3 > "$T/other.log" 2>&1
+if ! grep -q ', kept$' "$T/other.log" && [ "$(wc -l < "$T/bench/runs.tsv")" -eq 10 ]; then
+  echo "PASS: another override"
+else
+  echo "FAIL: another override:"; sed 's/^/    /' "$T/other.log" | tail -20; failures=$((failures + 1))
+fi
+
+expect_failure "the known class must differ from the normal one" "the known class must not be the normal one" \
+  "${B[@]}" 3:3
+expect_failure "an unknown family names its config" "no config configs/fmnist-nope.json" "${B[@]}" 0:1 --families nope
+expect_failure "no pair" "no NORMAL:KNOWN pair given" "${B[@]}"
+expect_failure "an unknown argument" "unknown argument '--bogus'" "${B[@]}" 0:1 --bogus
+finish
