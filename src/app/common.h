@@ -56,7 +56,7 @@ inline bool start_session(cxxopts::Options& options, int argc, char** argv, cxxo
   }
   if (!args.count("config")) throw std::invalid_argument("--config FILE is required (see --help)");
   session.config_path = args["config"].as<std::string>();
-  if (args.count("set")) session.overrides = args["set"].as<std::vector<std::string>>();
+  if (args.count("set")) session.overrides = train::rejoin_json_lists(args["set"].as<std::vector<std::string>>());
   session.config = train::load_config(session.config_path, session.overrides);
   session.placement = dist::place_this_rank(session.config.device, session.config.dist.backend);
   session.comm = dist::make_communicator(session.placement, session.config.dist.timeout_s);

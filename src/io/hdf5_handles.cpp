@@ -8,7 +8,6 @@ namespace cdae::io::hdf5_detail {
 
 namespace {
 
-
 herr_t keep_innermost(unsigned /*n*/, const H5E_error2_t* error, void* out) {
   if (error->desc != nullptr && error->desc[0] != '\0') *static_cast<std::string*>(out) = error->desc;
   return 0;
@@ -28,7 +27,6 @@ std::string describe_number(hid_t type, const std::string& base) {
 }
 
 }  // namespace
-
 
 // HDF5 prints a full stack trace to stderr on every failed call unless told
 // not to; we report failures through exceptions instead.

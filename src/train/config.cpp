@@ -345,6 +345,24 @@ Config parse_config(const json& user) {
   return c;
 }
 
+std::vector<std::string> rejoin_json_lists(const std::vector<std::string>& pieces) {
+  std::vector<std::string> joined;
+  int depth = 0;  // of the last joined override's brackets
+  for (const auto& piece : pieces) {
+    if (depth > 0) {
+      joined.back() += "," + piece;
+    } else {
+      joined.push_back(piece);
+    }
+    for (char ch : piece) {
+      if (ch == '[' || ch == '{') ++depth;
+      if (ch == ']' || ch == '}') --depth;
+    }
+    if (depth < 0) depth = 0;
+  }
+  return joined;
+}
+
 void apply_overrides(json& j, const std::vector<std::string>& overrides) {
   for (const auto& o : overrides) {
     const auto eq = o.find('=');

@@ -125,6 +125,12 @@ Config parse_config(const nlohmann::json& user);
 // string). Throws ConfigError for a malformed override.
 void apply_overrides(nlohmann::json& j, const std::vector<std::string>& overrides);
 
+// cxxopts cuts the values of a repeated option at commas, so that
+// "--set model.channels=[32,64]" arrives as "model.channels=[32" and "64]";
+// this joins a piece to the one before while that one has an unclosed '['
+// or '{'. Other pieces are kept as they are.
+std::vector<std::string> rejoin_json_lists(const std::vector<std::string>& pieces);
+
 // Reads FILE (JSON), applies overrides, parses. Errors name the file.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides);
 

@@ -132,6 +132,21 @@ TEST(Config, OverridesSetNestedKeysWithJsonOrStringValues) {
   EXPECT_NE(error_of(j).find("unknown key 'bogus'"), std::string::npos);
 }
 
+TEST(Config, ListOverridesCutAtCommasAreJoinedAgain) {
+  using cdae::train::rejoin_json_lists;
+  using V = std::vector<std::string>;
+  // What cxxopts hands over for --set model.channels=[32,64] --set epochs=3.
+  EXPECT_EQ(rejoin_json_lists({"model.channels=[32", "64]", "epochs=3"}), (V{"model.channels=[32,64]", "epochs=3"}));
+  EXPECT_EQ(rejoin_json_lists({"model.hidden=[256", "64", "16]"}), (V{"model.hidden=[256,64,16]"}));
+  EXPECT_EQ(rejoin_json_lists({"a={\"x\": [1", "2]", "\"y\": 3}", "b=1"}), (V{"a={\"x\": [1,2],\"y\": 3}", "b=1"}));
+  // Pieces outside brackets stay apart, so a stray word is still reported on its own.
+  EXPECT_EQ(rejoin_json_lists({"epochs=3", "typo"}), (V{"epochs=3", "typo"}));
+  EXPECT_EQ(rejoin_json_lists({"a=]", "b=1"}), (V{"a=]", "b=1"}));
+  auto j = reference_config();
+  cdae::train::apply_overrides(j, rejoin_json_lists({"model.preset=small", "model.lstm_norm=layer"}));
+  EXPECT_EQ(j["model"]["preset"], "small");
+}
+
 TEST(Config, LoadConfigNamesTheFileForBadJson) {
   const auto path = (std::filesystem::temp_directory_path() / "cdae_bad_config.json").string();
   std::ofstream(path) << "{ \"epochs\": 10, }";

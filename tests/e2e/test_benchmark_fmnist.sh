@@ -35,7 +35,7 @@ IMPORT_ARGS="idx --train-images $T/train-images --train-labels $T/train-labels -
 B=(bash "$SRC/scripts/benchmark_fmnist.sh" --no-setup --out "$T/bench" --import "$IMPORT_ARGS"
    --set epochs=2 --set batch_size_train=8 --set batch_size_val=4
    --set contrastive_loss.n_outliers=2 --set contrastive_loss.n_outliers_val=1 --set model.channels=[4]
-   --set model.latent=4 --set progress_seconds=0)
+   --set model.latent=4 --set model.hidden=[16,8] --set progress_seconds=0)   # a list: cxxopts cuts it at the comma
 export CDAE_BIN=$BIN CDAE_PYTHON=$PY
 
 check "two pairs, gamma_l 0 and 0.2, conv and dense: 8 runs" \
