@@ -33,6 +33,7 @@
 #                   "idx --train-images ... --class-names ..." for another copy)
 #   --no-setup      skip scripts/setup.sh and the dataset package (the build must exist)
 set -euo pipefail
+export LC_ALL=C  # printf %.1f and awk read and write numbers with a dot
 cd "$(dirname "$0")/.."
 
 pairs=() gammas="0 0.01 0.05" families="conv" seed=0 np=2 out=bench_out/fmnist
@@ -49,7 +50,8 @@ while (($#)); do
     --import) import_args=$2; shift 2 ;;
     --no-setup) setup=0; shift ;;
     ten) for c in 0 1 2 3 4 5 6 7 8 9; do pairs+=("$c:$(((c + 1) % 10))"); done; shift ;;
-    [0-9]*:[0-9]*) pairs+=("$1"); shift ;;
+    *:*) [[ $1 =~ ^[0-9]+:[0-9]+$ ]] || { echo "benchmark_fmnist.sh: pair '$1' is not NORMAL:KNOWN (class ids)" >&2; exit 2; }
+         pairs+=("$1"); shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "benchmark_fmnist.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -57,6 +59,10 @@ done
 ((${#pairs[@]})) || { echo "benchmark_fmnist.sh: no NORMAL:KNOWN pair given (e.g. 0:1, or ten)" >&2; exit 2; }
 for f in $families; do
   [ -f "configs/fmnist-$f.json" ] || { echo "benchmark_fmnist.sh: no config configs/fmnist-$f.json for family '$f'" >&2; exit 2; }
+done
+for pair in "${pairs[@]}"; do
+  [ "${pair%%:*}" != "${pair##*:}" ] ||
+    { echo "benchmark_fmnist.sh: pair $pair: the known class must not be the normal one" >&2; exit 2; }
 done
 
 if ((setup)); then
@@ -85,31 +91,35 @@ import json, sys
 c = json.load(open(sys.argv[1])).get("contrastive_loss", {})
 kind, margin = c.get("kind", "seed"), c.get("recovery_margin", 0)
 for a in sys.argv[2:]:
-    if a.startswith("contrastive_loss.kind="): kind = a.split("=", 1)[1]
+    if a.startswith("contrastive_loss.kind="): kind = a.split("=", 1)[1].strip('"')
     if a.startswith("contrastive_loss.recovery_margin="): margin = float(a.split("=", 1)[1])
 print(kind + (f"+recovery_margin={margin:g}" if float(margin) > 0 else ""))
 EOF
 }
 
-# summary.tsv column 6 (auroc_vs_normal) of the row named $2 (or label $2), column $3.
-summary_field() { awk -F'\t' -v row="$2" -v col="$3" 'NR > 1 && ($1 == row || $2 == row) { print $col; exit }' "$1"; }
+# Column $3 of summary.tsv $1 (6: auroc_vs_normal, 8: latent) in the row of class
+# name $2 (row_by_name) or of label $2 (row_by_label; class names may be numbers too).
+row_by_name() { awk -F'\t' -v row="$2" -v col="$3" 'NR > 1 && $1 == row { print $col; exit }' "$1"; }
+row_by_label() { awk -F'\t' -v row="$2" -v col="$3" 'NR > 1 && $2 "" == row "" { print $col; exit }' "$1"; }
 
 started=$SECONDS
-total=$((${#pairs[@]} * $(echo $gammas | wc -w) * $(echo $families | wc -w))) done_runs=0
+total=$((${#pairs[@]} * $(echo $gammas | wc -w) * $(echo $families | wc -w))) done_runs=0 ran=0
+# The import's identity: the data file is reused only for the same source and options.
+import_id=$(echo "$import_args" | sha256sum | cut -c1-8)
 for pair in "${pairs[@]}"; do
   normal=${pair%%:*} known=${pair##*:}
-  [ "$normal" != "$known" ] || { echo "benchmark_fmnist.sh: pair $pair: the known class must not be the normal one" >&2; exit 2; }
   for gamma in $gammas; do
     for family in $families; do
       done_runs=$((done_runs + 1))
       if awk -v g="$gamma" 'BEGIN { exit !(g + 0 == 0) }'; then kind=none; else kind=$(kind_of "configs/fmnist-$family.json"); fi
-      # The run's identity: a run is kept only if its config file and overrides are unchanged.
-      config_id=$({ cat "configs/fmnist-$family.json"; echo "${sets[*]}"; } | sha256sum | cut -c1-8)
+      # The run's identity: a run is kept only if its config file, overrides, data and ranks are unchanged.
+      config_id=$({ cat "configs/fmnist-$family.json"; echo "${sets[*]}"; echo "$import_args"; echo "np=$np"; } |
+                  sha256sum | cut -c1-8)
       key="$normal	$known	$gamma	$family	$kind	$seed	$config_id"
       if awk -v k="$key	" 'index($0, k) == 1 { found = 1 } END { exit !found }' "$runs"; then echo "== [$done_runs/$total] $pair gamma_l $gamma $family: in $runs, kept"; continue; fi
-      run=$out/runs/n${normal}_k${known}_g${gamma}_${family}_s${seed}
+      run=$out/runs/n${normal}_k${known}_g${gamma}_${family}_s${seed}_${config_id}
       rm -rf "$run"; mkdir -p "$run"
-      data=$out/data/n${normal}_k${known}_g${gamma}_s${seed}.h5
+      data=$out/data/n${normal}_k${known}_g${gamma}_s${seed}_${import_id}.h5
       if [ ! -s "$data" ]; then
         mkdir -p "$out/data"
         # shellcheck disable=SC2086  # import_args is a word list on purpose
@@ -121,7 +131,7 @@ for pair in "${pairs[@]}"; do
             --set "inference.results=$run/results" --set "inference.weights=$run/model/best.h5" "${sets[@]}")
       [ "$kind" = none ] && args+=(--set contrastive_loss.n_outliers=0 --set contrastive_loss.n_outliers_val=0)
       elapsed=$((SECONDS - started))
-      eta=$((done_runs > 1 ? elapsed * (total - done_runs + 1) / (done_runs - 1) : 0))
+      eta=$((ran > 0 ? elapsed * (total - done_runs + 1) / ran : 0))  # kept runs took no time
       echo "== [$done_runs/$total, ${elapsed} s, ETA ${eta} s] normal $normal known $known gamma_l $gamma $family ($kind)"
       t0=$(date +%s.%N)
       "${mpirun[@]}" "$BIN/cdae-train" "${args[@]}" > "$run/train.log" 2>&1 ||
@@ -131,11 +141,12 @@ for pair in "${pairs[@]}"; do
         { echo "benchmark_fmnist.sh: scoring failed, see $run/infer.log:" >&2; tail -5 "$run/infer.log" >&2; exit 1; }
       t2=$(date +%s.%N)
       s=$run/results/summary.tsv
-      all=$(summary_field "$s" "all anomalies" 6) unseen=$(summary_field "$s" "unseen anomalies" 6)
-      known_auroc=$(summary_field "$s" 1 6) known_latent=$(summary_field "$s" 1 8)
+      all=$(row_by_name "$s" "all anomalies" 6) unseen=$(row_by_name "$s" "unseen anomalies" 6)
+      known_auroc=$(row_by_label "$s" 1 6) known_latent=$(row_by_label "$s" 1 8)
       train_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') score_s=$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')
       printf '%s\t%s\t%s\t%s\t%s\t%.1f\t%.1f\t%.1f\n' "$key" "$all" "$unseen" "$known_auroc" "$known_latent" \
         "$train_s" "$score_s" "$(awk -v a="$train_s" -v b="$score_s" 'BEGIN { print a + b }')" >> "$runs"
+      ran=$((ran + 1))
       grep -E '^# (progress|training)' "$run/train.log" | tail -1 || true
       echo "   AUROC all $all, unseen $unseen, known $known_auroc; train $(printf %.0f "$train_s") s, score $(printf %.0f "$score_s") s"
     done

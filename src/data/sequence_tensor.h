@@ -1,4 +1,4 @@
-// Stored sequences (io/hdf5_file.h) as a tensor.
+// Stored sequences (io/sequence_file.h) as a tensor.
 #pragma once
 #include <string>
 

@@ -347,18 +347,36 @@ Config parse_config(const json& user) {
 
 std::vector<std::string> rejoin_json_lists(const std::vector<std::string>& pieces) {
   std::vector<std::string> joined;
-  int depth = 0;  // of the last joined override's brackets
+  int depth = 0;        // open brackets of the override being joined, outside strings
+  bool quoted = false;  // inside a JSON string of it
+  auto scan = [&](const std::string& text) {
+    for (std::size_t k = 0; k < text.size(); ++k) {
+      const char ch = text[k];
+      if (quoted) {
+        if (ch == '\\') ++k;
+        else if (ch == '"') quoted = false;
+      } else if (ch == '"') {
+        quoted = true;
+      } else if (ch == '[' || ch == '{') {
+        ++depth;
+      } else if (ch == ']' || ch == '}') {
+        --depth;
+      }
+    }
+  };
   for (const auto& piece : pieces) {
     if (depth > 0) {
       joined.back() += "," + piece;
+      scan(piece);
     } else {
       joined.push_back(piece);
+      depth = 0;
+      quoted = false;
+      // Only a value that is a JSON list or object is joined: "name=x[1" is a string.
+      const auto eq = piece.find('=');
+      if (eq != std::string::npos && eq + 1 < piece.size() && (piece[eq + 1] == '[' || piece[eq + 1] == '{'))
+        scan(piece.substr(eq + 1));
     }
-    for (char ch : piece) {
-      if (ch == '[' || ch == '{') ++depth;
-      if (ch == ']' || ch == '}') --depth;
-    }
-    if (depth < 0) depth = 0;
   }
   return joined;
 }

@@ -127,8 +127,9 @@ void apply_overrides(nlohmann::json& j, const std::vector<std::string>& override
 
 // cxxopts cuts the values of a repeated option at commas, so that
 // "--set model.channels=[32,64]" arrives as "model.channels=[32" and "64]";
-// this joins a piece to the one before while that one has an unclosed '['
-// or '{'. Other pieces are kept as they are.
+// this joins a piece to the one before while that one's value is a JSON list
+// or object ('[' or '{' right after the '=') whose brackets, outside strings,
+// are not closed yet. Other pieces are kept as they are.
 std::vector<std::string> rejoin_json_lists(const std::vector<std::string>& pieces);
 
 // Reads FILE (JSON), applies overrides, parses. Errors name the file.

@@ -142,6 +142,9 @@ TEST(Config, ListOverridesCutAtCommasAreJoinedAgain) {
   // Pieces outside brackets stay apart, so a stray word is still reported on its own.
   EXPECT_EQ(rejoin_json_lists({"epochs=3", "typo"}), (V{"epochs=3", "typo"}));
   EXPECT_EQ(rejoin_json_lists({"a=]", "b=1"}), (V{"a=]", "b=1"}));
+  // Only a value that starts as JSON is joined; brackets inside strings do not count.
+  EXPECT_EQ(rejoin_json_lists({"name=x[1", "epochs=3"}), (V{"name=x[1", "epochs=3"}));
+  EXPECT_EQ(rejoin_json_lists({"a=[\"]\"", "\"[\"]", "b=1"}), (V{"a=[\"]\",\"[\"]", "b=1"}));
   auto j = reference_config();
   cdae::train::apply_overrides(j, rejoin_json_lists({"model.preset=small", "model.lstm_norm=layer"}));
   EXPECT_EQ(j["model"]["preset"], "small");

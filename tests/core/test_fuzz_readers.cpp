@@ -169,6 +169,10 @@ FuzzCounts fuzz_reader(const TempDir& dir, const std::string& extension,
     write_file(path, make_mutant(it));
     try {
       read_and_check(path);
+      if (::testing::Test::HasFatalFailure()) {  // an ASSERT in read_and_check: this mutant was read wrong
+        ADD_FAILURE() << "mutant " << it << " (" << path << ") read but failed its checks";
+        break;
+      }
       ++counts.accepted;
     } catch (const std::exception& e) {
       EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();

@@ -3,8 +3,9 @@
 # made here: ten classes of 8x8 patterns), so that its bookkeeping is tested
 # without the dataset package: one row per (pair, gamma_l, family) with the
 # plain AE at gamma_l 0, AUROCs that are numbers in [0, 1], means in
-# summary.tsv equal to those of the rows, finished runs kept on a rerun, and
-# bad arguments refused.
+# summary.tsv equal to those of the rows, finished runs kept on a rerun (and
+# their files kept when another setting runs), the docs' table made from the
+# rows, and bad arguments refused.
 # Usage: bash test_benchmark_fmnist.sh BUILD_DIR SOURCE_DIR
 source "$(dirname "$0")/../support/lib.sh" "$@"
 
@@ -34,8 +35,8 @@ EOF
 IMPORT_ARGS="idx --train-images $T/train-images --train-labels $T/train-labels --test-images $T/test-images --test-labels $T/test-labels"
 B=(bash "$SRC/scripts/benchmark_fmnist.sh" --no-setup --out "$T/bench" --import "$IMPORT_ARGS"
    --set epochs=2 --set batch_size_train=8 --set batch_size_val=4
-   --set contrastive_loss.n_outliers=2 --set contrastive_loss.n_outliers_val=1 --set model.channels=[4]
-   --set model.latent=4 --set model.hidden=[16,8] --set progress_seconds=0)   # a list: cxxopts cuts it at the comma
+   --set contrastive_loss.n_outliers=2 --set contrastive_loss.n_outliers_val=1 --set 'model.channels=[4]'
+   --set model.latent=4 --set 'model.hidden=[16,8]' --set progress_seconds=0)   # a list: cxxopts cuts it at the comma
 export CDAE_BIN=$BIN CDAE_PYTHON=$PY
 
 check "two pairs, gamma_l 0 and 0.2, conv and dense: 8 runs" \
@@ -79,15 +80,21 @@ fi
 
 echo "CHECK: another override is another run"
 "${B[@]}" 0:1 --gammas 0.2 --set model.latent=3 > "$T/other.log" 2>&1
-if ! grep -q ', kept$' "$T/other.log" && [ "$(wc -l < "$T/bench/runs.tsv")" -eq 10 ]; then
+if ! grep -q ', kept$' "$T/other.log" && [ "$(wc -l < "$T/bench/runs.tsv")" -eq 10 ] &&
+   [ "$(ls -d "$T"/bench/runs/n0_k1_g0.2_conv_s0_* | wc -l)" -eq 2 ]; then
   echo "PASS: another override"
 else
   echo "FAIL: another override:"; sed 's/^/    /' "$T/other.log" | tail -20; failures=$((failures + 1))
 fi
 
+check "python/benchmark_table.py renders the rows" bash -c \
+  "'$PY' '$SRC/python/benchmark_table.py' '$T/bench/runs.tsv' > '$T/table.md' && grep -q '^| 0.2 | conv |' '$T/table.md' &&
+   grep -q '^| 0 T-shirt/top | 1 Trouser |' '$T/table.md'"
+
 expect_failure "the known class must differ from the normal one" "the known class must not be the normal one" \
   "${B[@]}" 3:3
 expect_failure "an unknown family names its config" "no config configs/fmnist-nope.json" "${B[@]}" 0:1 --families nope
+expect_failure "a malformed pair" "pair '1:2:3' is not NORMAL:KNOWN" "${B[@]}" 1:2:3
 expect_failure "no pair" "no NORMAL:KNOWN pair given" "${B[@]}"
 expect_failure "an unknown argument" "unknown argument '--bogus'" "${B[@]}" 0:1 --bogus
 finish
