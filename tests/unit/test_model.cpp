@@ -5,6 +5,7 @@
 #include <set>
 
 #include "model/autoencoder.h"
+#include "train/precision.h"
 
 using namespace cdae::model;
 
@@ -168,4 +169,27 @@ TEST(Model, LayerNormsMakeTheLatentIndependentOfTheEncodersOutputScale) {
   const double with_norms = latent_change(true), without = latent_change(false);
   EXPECT_LT(with_norms, 1e-5);
   EXPECT_GT(without, 0.05);
+}
+
+TEST(Model, CpuBf16AutocastRunsTheLayerNormsAndStaysCloseToFp32) {
+  // LibTorch 1.13's CPU autocast hands group_norm bf16 activations with
+  // float32 weights, which it refuses: the layer norms cast to their weights'
+  // precision. The small preset has them (lstm_norm auto = layer).
+  torch::manual_seed(0);
+  SpatioTemporalAutoencoder m(make_preset("small", 1, 21, 37, 37, 0.0));
+  const auto x = torch::rand({2, 1, 21, 37, 37});
+  const auto fp32 = m->forward(x).reconstruction.detach();
+  torch::Tensor bf16;
+  {
+    cdae::train::AutocastScope autocast("bf16", torch::kCPU);
+    const auto out = m->forward(x);
+    bf16 = out.reconstruction.to(torch::kFloat32);
+    (bf16 - x).square().mean().backward();
+  }
+  EXPECT_LT((bf16.detach() - fp32).abs().max().item<float>(), 0.05f);
+  for (const auto& p : m->parameters()) {
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(torch::isfinite(p.grad()).all().item<bool>());
+  }
 }
