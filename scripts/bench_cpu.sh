@@ -4,8 +4,8 @@
 # batch and losses) with the same threads, on the cpu preset and the smoke
 # config; cdae under bf16 autocast; and the split of this machine's cores into
 # ranks x threads. Prints one table (ms/epoch medians, the ratio to PyTorch
-# eager fp32 with the same cores, GFLOP/s and the share of the machine's
-# peak) and writes it to OUT/bench_cpu.tsv.
+# eager fp32 with the same cores, GFLOP/s and the share of the fp32 peak of
+# the cores used) and writes it to OUT/bench_cpu.tsv.
 #   bash scripts/bench_cpu.sh [OUT]          # default bench_out/
 # Environment: EPOCHS (timed epochs, default 10), CONFIGS (default
 # "configs/cpu-contrastive.json configs/smoke.json"), FLOP_PER_CYCLE (fp32
@@ -27,24 +27,27 @@ mhz=$(lscpu 2>/dev/null | awk -F: '/^CPU max MHz/ { gsub(/ /, "", $2); print $2;
 [ -n "$mhz" ] || mhz=0
 default_fpc=32; grep -qw avx512f /proc/cpuinfo && default_fpc=64
 fpc=${FLOP_PER_CYCLE:-$default_fpc}
-peak=$(awk -v c="$cores" -v m="$mhz" -v f="$fpc" 'BEGIN { printf "%.0f", c * m * 1e-3 * f }')
+peak_core=$(awk -v m="$mhz" -v f="$fpc" 'BEGIN { printf "%.1f", m * 1e-3 * f }')
+peak=$(awk -v c="$cores" -v p="$peak_core" 'BEGIN { printf "%.0f", c * p }')
 model=$(awk -F: '/^model name/ { sub(/^ /, "", $2); print $2; exit }' /proc/cpuinfo)
-echo "== $model, $cores cores at ${mhz} MHz: fp32 peak ${peak} GFLOP/s ($fpc FLOP/cycle/core); $EPOCHS timed epochs"
+echo "== $model, $cores cores at ${mhz} MHz: fp32 peak ${peak_core} GFLOP/s per core, ${peak} in all ($fpc FLOP/cycle/core); $EPOCHS timed epochs"
 
 tsv=$out/bench_cpu.tsv
 echo "config	side	precision	ranks	threads	ms_median	ms_min	gflops	percent_of_peak" > "$tsv"
-# row CONFIG SIDE PRECISION RANKS THREADS JSON: appends the row, keeps the median.
+# row CONFIG SIDE PRECISION RANKS THREADS JSON: appends the row, keeps the
+# median; the share of the peak is of the cores used (ranks x threads).
 row() {
-  "$PY" - "$@" "$peak" >> "$tsv" <<'EOF'
+  "$PY" - "$@" "$peak_core" >> "$tsv" <<'EOF'
 import json, sys
-cfg, side, prec, ranks, threads, text, peak = sys.argv[1:8]
+cfg, side, prec, ranks, threads, text, peak_core = sys.argv[1:8]
+peak = float(peak_core) * int(ranks) * int(threads)
 j = json.loads(text.strip().splitlines()[-1])
 if side == "cdae":
     med, lo, gf = j["ms_per_epoch_median"], j["ms_per_epoch_min"], 1e3 * j["tflops"]
 else:
     v = j["variants"][prec] if "variants" in j else j[prec]
     med, lo, gf = v["median_ms"], v["min_ms"], float("nan")
-pct = 100 * gf / float(peak) if gf == gf and float(peak) > 0 else float("nan")
+pct = 100 * gf / peak if gf == gf and peak > 0 else float("nan")
 print(f"{cfg}\t{side}\t{prec}\t{ranks}\t{threads}\t{med:.1f}\t{lo:.1f}\t{gf:.1f}\t{pct:.1f}")
 EOF
 }

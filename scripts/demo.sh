@@ -19,14 +19,19 @@ out=${CDAE_DEMO_OUT:-demo_out}
 epochs1=${CDAE_DEMO_EPOCHS1:-800}              # phase 1 runs epochs 0 .. epochs1-1
 epochs2=${CDAE_DEMO_EPOCHS2:-700}              # phase 2 adds this many
 samples=${CDAE_DEMO_SAMPLES:-200}              # per class at each evaluation
+# Training in bf16 autocast where the CPU has bf16 instructions (1.5x faster on
+# the cpu preset, the same loss curve within 4%: docs/performance.md); scoring in fp32.
+precision=fp32
+grep -qwE 'avx512_bf16|amx_bf16' /proc/cpuinfo && precision=bf16
+precision=${CDAE_DEMO_PRECISION:-$precision}
 if [ -d "$out" ]; then echo "== removing the previous demo output $out/"; rm -rf "$out"; fi
 mkdir -p "$out"
 mpirun="mpirun --oversubscribe --bind-to none -np 2"
-paths=(--set path_save_model=$out/model --set path_scratch=$out/scratch)
+paths=(--set path_save_model=$out/model --set path_scratch=$out/scratch --set precision=$precision)
 started=$SECONDS
 step() { echo; echo "== [$((SECONDS - started)) s] $*"; }
 
-step "phase 1 (conventional, epochs 0-$((epochs1 - 1))): $mpirun build/cdae-train --config configs/cpu-conventional.json"
+step "phase 1 (conventional, epochs 0-$((epochs1 - 1)), $precision): $mpirun build/cdae-train --config configs/cpu-conventional.json"
 $mpirun build/cdae-train --config configs/cpu-conventional.json "${paths[@]}" --set epochs=$epochs1 | tee "$out/phase1.log" |
   grep -E '^(# progress|# training|# warning|# cdae-train)|^epoch +[0-9]*00 '
 cp "$out/model/best.h5" "$out/phase1_best.h5"
@@ -35,7 +40,7 @@ step "evaluate phase 1 on every class ($samples samples each)"
 $mpirun build/cdae-infer --config configs/cpu-conventional.json --weights "$out/phase1_best.h5" --classes \
   --set inference.results=$out/before --set inference.n_samples=$samples > "$out/infer_before.log"
 
-step "phase 2 (contrastive, from phase 1's best.h5, to epoch $((epochs1 + epochs2 - 1))): build/cdae-train --config configs/cpu-contrastive.json"
+step "phase 2 (contrastive, from phase 1's best.h5, to epoch $((epochs1 + epochs2 - 1)), $precision): build/cdae-train --config configs/cpu-contrastive.json"
 $mpirun build/cdae-train --config configs/cpu-contrastive.json "${paths[@]}" --set epochs=$((epochs1 + epochs2)) |
   tee "$out/phase2.log" | grep -E '^(# progress|# training|# warning|# continuing)|^epoch +[0-9]*00 '
 
