@@ -3,6 +3,7 @@
 // requested order; the batches of N ranks put together are the batches of one.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "../support/temp_dir.h"
@@ -97,40 +98,35 @@ TEST(Hdf5Dataset, RefusesBrokenFilesNamingFileAndDataset) {
   d.sample_shape = {};
   write_tiny_dataset(path, d);
   expect_error([&] { data::Hdf5Dataset{path}; }, {path, "'/samples'", "expected (N, D)"});
+  // Files with 10 samples of 6 values and what `rest` writes besides.
+  auto write_with = [&](const std::function<void(io::H5File&)>& rest) {
+    io::H5File f(path, io::H5File::Mode::truncate);
+    std::vector<float> x(10 * 6, 0.5f);
+    f.write_f32("samples", {10, 6}, x.data());
+    rest(f);
+  };
+  const auto names = [](io::H5File& f) { f.set_attr("class_names", std::string("normal,defect")); };
+  const std::vector<std::int64_t> ten(10, 0), nine(9, 0);
+  const std::vector<float> ten_floats(10, 0.0f);
   // Labels of another length.
-  {
-    io::H5File f(path, io::H5File::Mode::truncate);
-    std::vector<float> x(10 * 6, 0.5f);
-    f.write_f32("samples", {10, 6}, x.data());
-    std::vector<std::int64_t> labels(9, 0), split(10, 0);
-    f.write_i64("labels", {9}, labels.data());
-    f.write_i64("split", {10}, split.data());
-    f.set_attr("class_names", std::string("normal,defect"));
-  }
+  write_with([&](io::H5File& f) {
+    f.write_i64("labels", {9}, nine.data());
+    f.write_i64("split", {10}, ten.data());
+    names(f);
+  });
   expect_error([&] { data::Hdf5Dataset{path}; }, {path, "'labels'", "shape (9,)", "expected (10,)"});
-  // Missing split, float labels, no class names.
-  {
-    io::H5File f(path, io::H5File::Mode::truncate);
-    std::vector<float> x(10 * 6, 0.5f), labels(10, 0.0f);
-    f.write_f32("samples", {10, 6}, x.data());
-    f.write_f32("labels", {10}, labels.data());
-    f.set_attr("class_names", std::string("normal,defect"));
-  }
+  // Float labels, missing split, no class names.
+  write_with([&](io::H5File& f) {
+    f.write_f32("labels", {10}, ten_floats.data());
+    names(f);
+  });
   expect_error([&] { data::Hdf5Dataset{path}; }, {path, "'labels' must hold integers"});
-  {
-    io::H5File f(path, io::H5File::Mode::truncate);
-    std::vector<float> x(10 * 6, 0.5f);
-    std::vector<std::int64_t> labels(10, 0);
-    f.write_f32("samples", {10, 6}, x.data());
-    f.write_i64("labels", {10}, labels.data());
-    f.set_attr("class_names", std::string("normal,defect"));
-  }
+  write_with([&](io::H5File& f) {
+    f.write_i64("labels", {10}, ten.data());
+    names(f);
+  });
   expect_error([&] { data::Hdf5Dataset{path}; }, {path, "no dataset 'split'"});
-  {
-    io::H5File f(path, io::H5File::Mode::truncate);
-    std::vector<float> x(10 * 6, 0.5f);
-    f.write_f32("samples", {10, 6}, x.data());
-  }
+  write_with([](io::H5File&) {});
   expect_error([&] { data::Hdf5Dataset{path}; }, {path, "class_names"});
 }
 
@@ -152,10 +148,23 @@ TEST(Hdf5Dataset, NonFiniteSamplesAreRefusedWhenRead) {
   expect_error([&] { d.read({2}); }, {path, "non-finite"});
 }
 
-TEST(Hdf5BatchSource, ShardsOfAnyRankCountMakeTheSameGlobalBatch) {
+// The standard tiny dataset in a fresh directory, a probe that maps sample
+// values back to rows, and a batch source over it (seed 5).
+std::string written_standard(const TempDir& dir) {
+  const auto path = dir.file("d.h5");
+  write_tiny_dataset(path, standard());
+  return path;
+}
+struct StandardSource {
   TempDir dir;
-  write_tiny_dataset(dir.file("d.h5"), standard());
-  data::Hdf5BatchSource source(data::Hdf5Dataset(dir.file("d.h5")), 5, torch::kCPU);
+  std::string path = written_standard(dir);
+  data::Hdf5Dataset probe{path};
+  data::Hdf5BatchSource source{data::Hdf5Dataset(path), 5, torch::kCPU};
+};
+
+TEST(Hdf5BatchSource, ShardsOfAnyRankCountMakeTheSameGlobalBatch) {
+  StandardSource standard_source;
+  auto& source = standard_source.source;
   const data::BatchSizes sizes{8, 3, 3, 2};
   EXPECT_EQ(source.train_batches(sizes), 3);  // 30 unlabelled / 8, full batches only
   EXPECT_EQ(source.val_batches(sizes), 2);    // 7 val normal / 3
@@ -178,10 +187,8 @@ TEST(Hdf5BatchSource, ShardsOfAnyRankCountMakeTheSameGlobalBatch) {
 }
 
 TEST(Hdf5BatchSource, AnEpochVisitsUnlabelledSamplesOnceInAFreshOrderWithKnownDefectsInEveryBatch) {
-  TempDir dir;
-  write_tiny_dataset(dir.file("d.h5"), standard());
-  data::Hdf5Dataset probe(dir.file("d.h5"));
-  data::Hdf5BatchSource source(data::Hdf5Dataset(dir.file("d.h5")), 5, torch::kCPU);
+  StandardSource standard_source;
+  auto& [dir, path, probe, source] = standard_source;
   const data::BatchSizes sizes{10, 2, 3, 2};
   std::vector<std::int64_t> epoch_rows[2];
   for (int epoch = 0; epoch < 2; ++epoch)
@@ -204,10 +211,8 @@ TEST(Hdf5BatchSource, AnEpochVisitsUnlabelledSamplesOnceInAFreshOrderWithKnownDe
 }
 
 TEST(Hdf5BatchSource, ValidationCoversTheValSplitOnce) {
-  TempDir dir;
-  write_tiny_dataset(dir.file("d.h5"), standard());
-  data::Hdf5Dataset probe(dir.file("d.h5"));
-  data::Hdf5BatchSource source(data::Hdf5Dataset(dir.file("d.h5")), 5, torch::kCPU);
+  StandardSource standard_source;
+  auto& [dir, path, probe, source] = standard_source;
   const data::BatchSizes sizes{10, 2, 3, 1};
   std::multiset<std::int64_t> normal, defect;
   for (std::int64_t index = 0; index < source.val_batches(sizes); ++index) {
