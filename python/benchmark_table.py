@@ -4,9 +4,10 @@ Markdown tables of docs/results.md: the means per setting beside Deep SAD's
 published means, then one row per (normal, known) pair.
 
   python3 python/benchmark_table.py bench_out/fmnist/runs.tsv
+  python3 python/benchmark_table.py RUNS.tsv --summary-tsv SUMMARY.tsv --means-only   # what the script runs
 """
+import argparse
 import csv
-import sys
 from collections import defaultdict
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -23,14 +24,38 @@ def number(text):
         return float("nan")
 
 
-def pct(rows, column):
+def mean(rows, column):
     values = [number(r[column]) for r in rows]
     values = [v for v in values if v == v]
-    return 100.0 * sum(values) / len(values) if values else float("nan")
+    return sum(values) / len(values) if values else float("nan")
 
 
-def main(path):
-    rows = list(csv.DictReader(open(path), delimiter="\t"))
+def pct(rows, column):
+    return 100.0 * mean(rows, column)
+
+
+def write_summary(path, groups, settings, gammas):
+    """summary.tsv: one row per setting with the means over its pairs."""
+    cols = ["auroc_all", "auroc_unseen", "auroc_known", "wall_s"]
+    with open(path, "w") as f:
+        f.write("gamma_l\tfamily\tcontrastive\tconfig\tpairs\t" + "\t".join("mean_" + c for c in cols) + "\n")
+        for g in gammas:
+            for fam, cfg in settings:
+                rs = groups.get((fam, cfg, g), [])
+                if rs:
+                    kinds = ",".join(sorted({r["contrastive"] for r in rs}))
+                    m = [mean(rs, c) for c in cols]
+                    f.write(f"{g:g}\t{fam}\t{kinds}\t{cfg}\t{len(rs)}\t" + "\t".join(f"{x:.4f}" for x in m[:3])
+                            + f"\t{m[3]:.1f}\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("runs", nargs="?", default="bench_out/fmnist/runs.tsv")
+    p.add_argument("--summary-tsv", help="also write the means per setting to this TSV file")
+    p.add_argument("--means-only", action="store_true", help="print the means table only")
+    args = p.parse_args()
+    rows = list(csv.DictReader(open(args.runs), delimiter="\t"))
     # One setting = family, gamma_l and config (a hash of the config file,
     # the overrides, the data source and the ranks): other settings are not mixed in.
     groups = defaultdict(list)
@@ -38,6 +63,8 @@ def main(path):
         groups[(r["family"], r["config"], float(r["gamma_l"]))].append(r)
     settings = sorted({(f, c) for f, c, _ in groups})
     gammas = sorted({g for _, _, g in groups})
+    if args.summary_tsv:
+        write_summary(args.summary_tsv, groups, settings, gammas)
 
     print("Means over the pairs (AUROC x 100; all = the whole test split, normal vs the nine anomaly classes):\n")
     print("| gamma_l | family | config | contrastive | pairs | AUROC all | AUROC unseen | AUROC known | Deep SAD | "
@@ -54,6 +81,8 @@ def main(path):
                   f"{SUPERVISED.get(g, float('nan')):.1f} | {sum(number(r['wall_s']) for r in rs) / len(rs):.0f} |"
                   .replace("nan", "-"))
     print()
+    if args.means_only:
+        return
     for f, c in settings:
         print(f"Per pair, {f} (config {c}; AUROC all / unseen x 100):\n")
         print("| normal | known | " + " | ".join(f"gamma_l {g:g}" for g in gammas) + " |")
@@ -72,4 +101,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "bench_out/fmnist/runs.tsv")
+    main()

@@ -153,24 +153,5 @@ for pair in "${pairs[@]}"; do
   done
 done
 
-"$PY" - "$runs" "$out/summary.tsv" <<'EOF'
-import csv, sys
-from collections import defaultdict
-rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-groups = defaultdict(list)
-for r in rows:
-    groups[(float(r["gamma_l"]), r["family"], r["contrastive"], r["config"])].append(r)
-cols = ["auroc_all", "auroc_unseen", "auroc_known", "wall_s"]
-def mean(rs, c):
-    v = [float(r[c]) for r in rs if r[c] not in ("", "n/a", "nan")]
-    return sum(v) / len(v) if v else float("nan")
-with open(sys.argv[2], "w") as f:
-    f.write("gamma_l\tfamily\tcontrastive\tconfig\tpairs\t" + "\t".join("mean_" + c for c in cols) + "\n")
-    print(f"\n{'gamma_l':>7} {'family':>6} {'contrastive':>28} {'config':>8} {'pairs':>5} {'AUROC all':>9} {'unseen':>7} {'known':>7} {'wall s':>7}")
-    for (g, fam, kind, cfg), rs in sorted(groups.items()):
-        m = [mean(rs, c) for c in cols]
-        f.write(f"{g:g}\t{fam}\t{kind}\t{cfg}\t{len(rs)}\t" + "\t".join(f"{x:.4f}" for x in m[:3]) + f"\t{m[3]:.1f}\n")
-        print(f"{g:>7g} {fam:>6} {kind:>28} {cfg:>8} {len(rs):>5} {100*m[0]:>9.1f} {100*m[1]:>7.1f} {100*m[2]:>7.1f} {m[3]:>7.0f}")
-print("(Deep SAD, mean of 90 pairs: gamma_l 0 89.2, 0.01 90.0, 0.05 90.5)")
-EOF
+"$PY" python/benchmark_table.py "$runs" --summary-tsv "$out/summary.tsv" --means-only
 echo "runs: $runs; means: $out/summary.tsv; each run's files under $out/runs/"
