@@ -14,7 +14,7 @@ config=${1:-configs/cpu-conventional.json}
 epochs=${2:-300}
 out=${3:-bench_out/precision}
 BIN=${CDAE_BIN:-build}
-PY=${CDAE_PYTHON:-/usr/bin/python3}
+PY=${CDAE_PYTHON:-$PWD/.venv/bin/python3}   # the venv of scripts/setup.sh
 NP=${NP:-2}
 mkdir -p "$out"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}

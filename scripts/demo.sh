@@ -49,14 +49,14 @@ $mpirun build/cdae-infer --config configs/cpu-contrastive.json --weights "$out/m
   --set inference.results=$out/after --set inference.n_samples=$samples > "$out/infer_after.log"
 
 step "plots"
-/usr/bin/python3 python/plot_results.py --eval "$out/after/eval.h5" --eval-before "$out/before/eval.h5" \
+.venv/bin/python3 python/plot_results.py --eval "$out/after/eval.h5" --eval-before "$out/before/eval.h5" \
   --progress "$out/model/progress.dat" --out "$out/plots" --title "cpu preset: conventional -> contrastive" \
   > "$out/plots.log" 2>&1 || echo "(plots failed, see $out/plots.log; the numbers below stand)"
 
 step "done"
 echo
 echo "Recovery loss per class, before (phase 1) and after (phase 2); ratio = median / the normal class's median:"
-/usr/bin/python3 python/compare_summaries.py "$out/before/summary.tsv" "$out/after/summary.tsv" --tsv "$out/before_after.tsv"
+.venv/bin/python3 python/compare_summaries.py "$out/before/summary.tsv" "$out/after/summary.tsv" --tsv "$out/before_after.tsv"
 echo
 echo "Results in $out/:"
 echo "  before/after histograms (PNG):        $out/plots/before_after.png"

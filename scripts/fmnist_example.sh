@@ -48,6 +48,6 @@ for family in "${families[@]}"; do
     grep -E '^(# progress|# training|# warning|# cdae-train|epoch)'
   step "$family: score the test split"
   $mpirun build/cdae-infer --config "$config" "${extra[@]}" | tee "$out/$family.infer.log" | grep -v '^# progress'
-  /usr/bin/python3 python/plot_scores.py "$out/$family/results" || echo "(plot failed; the tables stand)"
+  .venv/bin/python3 python/plot_scores.py "$out/$family/results" || echo "(plot failed; the tables stand)"
 done
 step "done: results in $out/<family>/results/ (flags.tsv, summary.tsv, scores.h5, score_histograms.png, top/)"

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # The GPU machine's check (see ../shared/DEVICE.md): CUDA + NCCL build against
-# the LibTorch inside the installed PyTorch, the test suites, NCCL (1 rank) and
-# MPI (2 ranks sharing the GPU) against 1 CPU rank, then cdae-bench next to
-# the PyTorch variants in the same call.
+# the LibTorch inside the installed PyTorch, configured by scripts/build.sh
+# exactly as CI configures, the test suites, NCCL (1 rank) and MPI (2 ranks
+# sharing the GPU) against 1 CPU rank, then cdae-bench next to the PyTorch
+# variants in the same call.
 #
 #   bash scripts/gpu-check.sh [all|build-test|bench] [OUT_DIR]
+#
+# Without a GPU (CI runs its build-test phase, tests/e2e/test_gpu_check.sh)
+# every step that needs one adds a row "skipped: no GPU visible" and the rest
+# runs, so the script is exercised end to end up to its first GPU call.
+# Environment: CDAE_BUILD_DIR (default build-gpu), CDAE_PYTHON (default
+# .venv/bin/python3 where it exists, else python3), CDAE_GPU_CHECK_SECONDS.
+# Exit status: 0 when no step failed or timed out, 1 otherwise.
 #
 # all (default) does both phases; if one call is too short for both, call
 # build-test, then bench (which rebuilds first when the machine came back bare).
@@ -24,7 +32,10 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d /tmp/cdae-gpu-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 PYTHONUNBUFFERED=1
-build="build-gpu"
+build="${CDAE_BUILD_DIR:-build-gpu}"
+PY=${CDAE_PYTHON:-python3}
+[ -z "${CDAE_PYTHON:-}" ] && [ -x .venv/bin/python3 ] && PY=$PWD/.venv/bin/python3
+failed=0
 budget=${CDAE_GPU_CHECK_SECONDS:-540}
 summary="$out/summary.txt"
 
@@ -52,9 +63,21 @@ step() {
     124 | 137) status=TIMEOUT ;;
     *) status="FAIL($rc)" ;;
   esac
+  [ "$status" = ok ] || failed=1
   row "$name" "$status" "$((SECONDS - started))s" "${note:-}"
   note=""
   return $rc
+}
+
+# gpu_step NAME SECONDS LOG COMMAND...: step, where a GPU is visible; a
+# "skipped" row where none is.
+gpu_step() {
+  if ((gpu)); then
+    step "$@"
+  else
+    row "$1" skipped - "no GPU visible"
+    note=""
+  fi
 }
 
 # The first errors of a log, each with the lines around it (compilers put the
@@ -72,7 +95,7 @@ first_errors() {
 
 # ms/epoch of the last JSON line of a file written by cdae-bench --json.
 bench_note() {
-  python3 - "$1" <<'PY'
+  "$PY" - "$1" <<'PY'
 import json, sys
 lines = [l for l in open(sys.argv[1]) if l.startswith("{")]
 if lines:
@@ -83,13 +106,18 @@ PY
 }
 
 # ------------------------------------------------------------------ environment
-TD=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')/Torch
-TORCH_LIB=$(python3 -c 'import torch,os;print(os.path.join(os.path.dirname(torch.__file__),"lib"))')
+TORCH_LIB=$("$PY" -c 'import torch,os;print(os.path.join(os.path.dirname(torch.__file__),"lib"))')
+gpu=0
+"$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.device_count() > 0 else 1)' 2>/dev/null && gpu=1
 {
-  echo "date: $(date -u +%FT%TZ)   phase: $phase"
-  nvidia-smi -L
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "built with nccl", torch.cuda.nccl.version())'
+  echo "date: $(date -u +%FT%TZ)   phase: $phase   python: $PY"
+  if ((gpu)); then
+    nvidia-smi -L
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  else
+    echo "no GPU visible: the steps that need one are skipped"
+  fi
+  "$PY" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "built with nccl", torch.cuda.nccl.version())'
   grep -hE '^#define NCCL_(MAJOR|MINOR|PATCH) ' /usr/include/nccl.h | awk '{printf "%s=%s ", $2, $3} END {print "(/usr/include/nccl.h)"}'
   cmake --version | head -n 1
   mpirun --version 2>&1 | head -n 1
@@ -107,19 +135,19 @@ row "step" "status" "time" "note"
 
 # ------------------------------------------------------------------ build
 configure_and_build() {
-  # The options are ON, not found automatically: a LibTorch without CUDA or a
-  # missing nccl.h fails here instead of producing a CPU build that is timed.
-  if ! step "configure (CUDA and NCCL on)" 120 "$out/configure.log" \
-    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTorch_DIR="$TD" \
-    -DCDAE_WITH_CUDA=ON -DCDAE_WITH_NCCL=ON; then
-    first_errors "$out/configure.log"
-    return 1
-  fi
-  grep -E 'cdae:' "$out/configure.log"
-  if ! step "build (-j16)" 330 "$out/build.log" cmake --build "$build" -j16; then
+  # scripts/build.sh asks for CUDA and NCCL (ON, not detected): a LibTorch
+  # without CUDA or a missing nccl.h fails here instead of producing a CPU
+  # build that is timed. CDAE_CUDA=on whatever the caller's environment says.
+  note="scripts/build.sh, as CI"
+  if ! CDAE_CUDA=on CDAE_BUILD_DIR="$build" CDAE_JOBS="$(nproc)" step "configure + build (CUDA and NCCL on)" 450 \
+    "$out/build.log" bash scripts/build.sh; then
+    cp "$build/configure.log" "$out/configure.log" 2>/dev/null
+    first_errors "$out/configure.log" 2>/dev/null
     first_errors "$out/build.log"
     return 1
   fi
+  cp "$build/configure.log" "$out/configure.log"
+  grep -E '^-- cdae:' "$out/configure.log"
   {
     echo "libnccl that cdae-train loads (ldd; one soname, so LibTorch gets the same one in this process):"
     ldd "$build/cdae-train" | grep -iE 'nccl|libtorch_cuda|cudart'
@@ -128,32 +156,36 @@ configure_and_build() {
 
 test_phase() {
   note="NCCL_DEBUG=VERSION prints the NCCL that runs, in tests.log"
-  NCCL_DEBUG=VERSION step "NCCL one rank vs MPI (gtest)" 150 "$out/tests.log" \
+  NCCL_DEBUG=VERSION gpu_step "NCCL one rank vs MPI (gtest)" 150 "$out/tests.log" \
     mpirun --oversubscribe -np 1 "$build/cdae_mpi_tests" --gtest_filter='NcclOneRank.*:World.*'
   grep -m 1 'NCCL version' "$out/tests.log"
   # The CPU suites of this build; the NCCL tests above are not run again.
-  GTEST_FILTER='-NcclOneRank.*' step "ctest core|unit|mpi" 240 "$out/tests.log" \
-    ctest --test-dir "$build" -L 'core|unit|mpi' -j 6 --output-on-failure
-  grep -E 'tests passed|tests failed|\(Failed\)|\(Timeout\)' "$out/tests.log" | tail -n 8
+  if [ -n "${CDAE_GPU_CHECK_INSIDE_CTEST:-}" ]; then
+    row "ctest core|unit|mpi" skipped - "the suite that runs this check runs them"
+  else
+    GTEST_FILTER='-NcclOneRank.*' step "ctest core|unit|mpi" 240 "$out/tests.log" \
+      ctest --test-dir "$build" -L 'core|unit|mpi' -j "$(nproc)" --output-on-failure
+  fi
+  grep -E 'tests passed|tests failed|\(Failed\)|\(Timeout\)' "$out/tests.log" 2>/dev/null | tail -n 8
 
   local common=(--config configs/smoke.json --set epochs=5 --set model.dropout=0 --set progress_seconds=1000
     --set path_scratch="$work/scratch")
   step "5 steps: 1 CPU rank" 90 "$out/runs.log" \
     "$build/cdae-train" "${common[@]}" --set device=cpu --set path_save_model="$work/cpu"
-  step "5 steps: NCCL, 1 rank" 90 "$out/runs.log" \
+  gpu_step "5 steps: NCCL, 1 rank" 90 "$out/runs.log" \
     "$build/cdae-train" "${common[@]}" --set device=cuda --set dist.backend=nccl --set path_save_model="$work/nccl"
-  step "5 steps: MPI, 2 ranks on the GPU" 120 "$out/runs.log" \
+  gpu_step "5 steps: MPI, 2 ranks on the GPU" 120 "$out/runs.log" \
     mpirun --oversubscribe -np 2 "$build/cdae-train" "${common[@]}" --set device=cuda --set dist.backend=mpi \
     --set path_save_model="$work/mpi2"
   # Placement with two ranks on the one GPU: backend auto must refuse NCCL on
   # both ranks with the reason, and the job must end (abort_job, MPI_Abort).
-  step "2 ranks on 1 GPU, auto: refused" 60 "$out/runs.log" bash -c '
+  gpu_step "2 ranks on 1 GPU, auto: refused" 60 "$out/runs.log" bash -c '
     log=$1; shift
     mpirun --oversubscribe -np 2 "$@" >"$log" 2>&1; rc=$?
     cat "$log"
     [ "$rc" -ne 0 ] && grep -q "would use the same GPU" "$log"' refusal "$work/auto.log" \
     "$build/cdae-train" "${common[@]}" --set device=cuda --set path_save_model="$work/auto"
-  python3 - "$work" <<'PY' 2>&1 | tee -a "$out/runs.log" | while read -r line; do row "equivalence" "-" "-" "$line"; done
+  "$PY" - "$work" <<'PY' 2>&1 | tee -a "$out/runs.log" | while read -r line; do row "equivalence" "-" "-" "$line"; done
 import os, sys, h5py, numpy as np
 d = sys.argv[1]
 if not os.path.exists(f"{d}/cpu/last.h5"):
@@ -175,16 +207,16 @@ bench_phase() {
   local p v n bt bo bv bov
   for p in fp32 tf32 bf16; do
     note=""
-    step "cdae-bench seed $p" 90 "$work/bench_$p.json" \
+    gpu_step "cdae-bench seed $p" 90 "$work/bench_$p.json" \
       "$build/cdae-bench" --config configs/seed.json --set precision=$p --set device=cuda --epochs 30 --warmup 5 --json
     cat "$work/bench_$p.json" >>"$out/bench.txt" 2>/dev/null
     row "  -> cdae $p" "" "" "$(bench_note "$work/bench_$p.json")"
   done
   for v in fp32 tf32 bf16 compile-bf16; do
-    step "PyTorch seed $v" 200 "$work/py_$v.json" \
-      python3 python/bench_reference.py --config configs/seed.json --device cuda --variants "$v" --epochs 30 --warmup 5 --json
+    gpu_step "PyTorch seed $v" 200 "$work/py_$v.json" \
+      "$PY" python/bench_reference.py --config configs/seed.json --device cuda --variants "$v" --epochs 30 --warmup 5 --json
     cat "$work/py_$v.json" >>"$out/bench.txt" 2>/dev/null
-    row "  -> PyTorch $v" "" "" "$(python3 -c '
+    row "  -> PyTorch $v" "" "" "$("$PY" -c '
 import json, sys
 for l in open(sys.argv[1]):
     if l.startswith("{"):
@@ -197,7 +229,7 @@ for l in open(sys.argv[1]):
     bt=$((100 / n)); ((bt < 2)) && bt=2
     bo=$((8 / n)); bv=$((8 / n)); ((bv < 2)) && bv=2
     bov=$((2 / n)); ((bov < 1)) && bov=1
-    step "scaling: per-rank step, N=$n" 60 "$work/scaling_$n.json" \
+    gpu_step "scaling: per-rank step, N=$n" 60 "$work/scaling_$n.json" \
       "$build/cdae-bench" --config configs/seed.json --set precision=bf16 --set device=cuda \
       --set batch_size_train=$bt --set contrastive_loss.n_outliers=$bo --set batch_size_val=$bv \
       --set contrastive_loss.n_outliers_val=$bov --epochs 20 --warmup 5 --json
@@ -212,7 +244,7 @@ if [ "$phase" != bench ] || [ ! -x "$build/cdae-bench" ]; then
   configure_and_build && built=1
 else
   # A warm machine keeps build-gpu/: ninja only checks it is up to date.
-  step "build (incremental)" 300 "$out/build.log" cmake --build "$build" -j16 && built=1 || first_errors "$out/build.log"
+  step "build (incremental)" 300 "$out/build.log" cmake --build "$build" -j "$(nproc)" && built=1 || first_errors "$out/build.log"
 fi
 if ((built)); then
   [ "$phase" != bench ] && test_phase
@@ -222,3 +254,5 @@ fi
 echo
 echo "== summary ($SECONDS s; logs in $out)"
 cat "$summary"
+((built)) || failed=1
+exit "$failed"

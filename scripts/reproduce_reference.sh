@@ -60,7 +60,7 @@ CONFIG_CONTR=$(cd "$(dirname "${CONFIG_CONTR:-$SRC/configs/contrastive.json}")" 
 SET_CONV=${SET_CONV:-}
 if [ -z "${PYTHON:-}" ]; then
   PYTHON=python3
-  /usr/bin/python3 -c 'import h5py, matplotlib' 2>/dev/null && PYTHON=/usr/bin/python3
+  "$SRC/.venv/bin/python3" -c 'import h5py, matplotlib' 2>/dev/null && PYTHON="$SRC/.venv/bin/python3"
 fi
 if [ "$NP" -gt 1 ]; then
   LAUNCH=${MPIRUN:-mpirun --bind-to none -np $NP}

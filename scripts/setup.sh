@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian 12 machine lacks (idempotent: packages already
-# present are not touched) and builds cdae into ./build.
-#   bash scripts/setup.sh            # CPU build with Debian's LibTorch 1.13
+# Installs what a fresh Debian 12 machine lacks and builds cdae into ./build.
+# Idempotent: packages already present are not touched, the virtual
+# environment is made once, the wheel is installed once, the build is
+# incremental.
+#
+#   bash scripts/setup.sh                       # the default build: CUDA and NCCL compiled in (scripts/build.sh)
 #   CDAE_BUILD_DIR=build-x bash scripts/setup.sh
+#   CDAE_CUDA=off bash scripts/setup.sh         # a build without the CUDA/NCCL code paths
+#
+# What it installs:
+#   - Debian's packages: compiler, CMake, Ninja, Open MPI, HDF5, cxxopts,
+#     nlohmann-json, libpng, GoogleTest; Python with h5py, numpy, matplotlib,
+#     scikit-learn (used by the Python checks, plots and baselines).
+#   - .venv/ (ignored by git): a virtual environment over Debian's Python that
+#     sees those Python packages, with the pinned PyTorch wheel (a CUDA build).
+#     Its LibTorch is what cdae compiles against; its CUDA runtime and NCCL are
+#     what cdae links (no CUDA toolkit or GPU needed to build or to run on CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+torch_version="${CDAE_TORCH_VERSION:-2.15.0}"
+venv="${CDAE_VENV:-$PWD/.venv}"
+
 packages=(build-essential cmake ninja-build pkg-config
-          libtorch-dev libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
+          libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
           libcxxopts-dev nlohmann-json3-dev libpng-dev zlib1g-dev libgtest-dev
-          python3 python3-torch python3-h5py python3-numpy python3-matplotlib)
+          python3 python3-venv python3-pip python3-h5py python3-numpy python3-matplotlib python3-sklearn)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,8 +38,17 @@ if ((${#missing[@]})); then
   $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-build="${CDAE_BUILD_DIR:-build}"
-jobs="${CDAE_JOBS:-$(nproc)}"
-echo "== building cdae in $build (-j$jobs)"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j "$jobs"
+# Debian's interpreter, not whichever python3 comes first on PATH: the venv
+# sees Debian's h5py, numpy, matplotlib and scikit-learn through
+# --system-site-packages.
+if [ ! -x "$venv/bin/python3" ]; then
+  echo "== making the virtual environment $venv"
+  /usr/bin/python3 -m venv --system-site-packages "$venv"
+fi
+installed=$("$venv/bin/python3" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true)
+if [ "$installed" != "$torch_version" ]; then
+  echo "== installing torch==$torch_version into $venv (a CUDA build, about 5 GB with its CUDA libraries)"
+  "$venv/bin/python3" -m pip install -q --disable-pip-version-check "torch==$torch_version"
+fi
+
+bash scripts/build.sh

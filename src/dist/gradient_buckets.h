@@ -13,7 +13,10 @@
 // must be issued in the same order everywhere.
 #pragma once
 #include <memory>
+#include <utility>
 #include <vector>
+
+#include <torch/csrc/autograd/variable.h>
 
 #include "dist/communicator.h"
 
@@ -50,7 +53,10 @@ class GradientBuckets {
   std::size_t next_to_start_ = 0;
   std::vector<std::unique_ptr<PendingSum>> pending_;
   Communicator* overlap_comm_ = nullptr;
-  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // keeps the hooked nodes alive
+  // The handle grad_accumulator() returns: a std::shared_ptr in older
+  // LibTorch, a c10::intrusive_ptr in 2.15; either keeps the hooked node alive.
+  using AccumulatorHandle = decltype(torch::autograd::impl::grad_accumulator(std::declval<const torch::Tensor&>()));
+  std::vector<AccumulatorHandle> accumulators_;
 };
 
 }  // namespace cdae::dist

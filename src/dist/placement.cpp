@@ -5,12 +5,12 @@
 
 namespace cdae::dist {
 
-bool use_cuda(const std::string& device, bool this_rank_has_gpu, bool every_rank_has_gpu) {
+bool use_cuda(const std::string& device, bool this_rank_has_gpu, bool every_rank_has_gpu, const std::string& found) {
   if (device == "cpu") return false;
   if (device == "cuda") {
     if (!this_rank_has_gpu)
-      throw std::runtime_error("config: device = \"cuda\" but this rank sees no CUDA device (or this build has no "
-                               "CUDA); use device = \"cpu\" or \"auto\"");
+      throw std::runtime_error("config: device = \"cuda\", but " + found +
+                               "; use device = \"cpu\" or \"auto\" (auto picks the CPU when a rank sees no GPU)");
     return true;
   }
   return every_rank_has_gpu;  // "auto" (the config parser has refused anything else)
@@ -56,9 +56,11 @@ std::string shared_gpu_report(const NodeGpus& visible, const std::vector<int>& d
 }
 
 std::string choose_backend(const std::string& requested, bool cuda, bool nccl_built, const std::string& shared_here,
-                           bool shared_anywhere) {
+                           bool shared_anywhere, const std::string& why_cpu) {
   if (!cuda) {
-    if (requested == "nccl") throw std::runtime_error("config: dist.backend = \"nccl\" needs device cuda");
+    if (requested == "nccl")
+      throw std::runtime_error("config: dist.backend = \"nccl\" needs a GPU on every rank, but " + why_cpu +
+                               "; use dist.backend = \"mpi\" or \"auto\"");
     return "mpi";
   }
   if (requested == "mpi") return "mpi";  // stages through host memory, so GPUs may be shared

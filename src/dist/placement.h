@@ -21,8 +21,11 @@ using NodeGpus = std::vector<std::vector<GpuId>>;
 // `this_rank_has_gpu` is what this rank sees; `every_rank_has_gpu` is the
 // same over the whole job, so that "auto" makes the same choice everywhere
 // (a job with CPU and CUDA ranks would hang in its first collective).
-// Throws for "cuda" on a rank that sees no GPU.
-bool use_cuda(const std::string& device, bool this_rank_has_gpu, bool every_rank_has_gpu);
+// Throws for "cuda" on a rank that sees no GPU; the message names the setting
+// and `found`, what this rank found instead (e.g. "no GPU is visible (CUDA
+// device count 0)").
+bool use_cuda(const std::string& device, bool this_rank_has_gpu, bool every_rank_has_gpu,
+              const std::string& found = "no GPU is visible");
 
 // The CUDA device index each local rank computes on. Local rank r first
 // tries index r % (GPUs it sees): that is r itself when it sees every GPU of
@@ -43,8 +46,10 @@ std::string shared_gpu_report(const NodeGpus& visible, const std::vector<int>& d
 // whether any node of the job reported one (the answer must be the same on
 // every rank). NCCL refuses two ranks on one GPU, so shared GPUs need "mpi";
 // "auto" refuses them too rather than silently staging every gradient
-// through host memory. Throws std::runtime_error with what to change.
+// through host memory. Throws std::runtime_error with what to change;
+// `why_cpu` says why the ranks compute on the CPU (when `cuda` is false), for
+// the refusal of "nccl".
 std::string choose_backend(const std::string& requested, bool cuda, bool nccl_built, const std::string& shared_here,
-                           bool shared_anywhere);
+                           bool shared_anywhere, const std::string& why_cpu = "the ranks compute on the CPU");
 
 }  // namespace cdae::dist

@@ -99,6 +99,20 @@ std::vector<GpuId> visible_gpus() {
   return ids;
 }
 
+// What this rank found when it looked for GPUs, for the refusals of
+// device = "cuda" and dist.backend = "nccl" without one.
+std::string gpus_found() {
+#ifdef CDAE_WITH_CUDA
+  const auto count = torch::cuda::device_count();
+  if (count > 0) return std::to_string(count) + " GPU(s) visible";
+  std::string text = "no GPU is visible (CUDA device count 0";
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) text += std::string(", CUDA_VISIBLE_DEVICES=\"") + visible + "\"";
+  return text + "; this build has CUDA)";
+#else
+  return "this build has no CUDA code (configured with CDAE_WITH_CUDA=OFF)";
+#endif
+}
+
 // Makes `index` the current CUDA device of this thread before any CUDA work,
 // so that no library creates a context (hundreds of MB) on device 0 of every rank.
 void make_current(int index) {
@@ -199,7 +213,9 @@ Placement place_this_rank(const std::string& device, const std::string& backend)
   MPI_Comm_size(node, &p.local_size);
 
   const bool has_gpu = torch::cuda::is_available();
-  const bool cuda = use_cuda(device, has_gpu, on_every_rank(has_gpu));
+  const bool every_rank_has_gpu = on_every_rank(has_gpu);
+  const auto found = gpus_found();
+  const bool cuda = use_cuda(device, has_gpu, every_rank_has_gpu, found);
   NodeGpus node_gpus;
   if (cuda) node_gpus = all_gather_lists(node, visible_gpus());
   MPI_Comm_free(&node);
@@ -209,7 +225,10 @@ Placement place_this_rank(const std::string& device, const std::string& backend)
   const bool nccl_built = false;
 #endif
   if (!cuda) {
-    p.backend = choose_backend(backend, false, nccl_built, "", false);
+    std::string why_cpu = "device = \"cpu\"";
+    if (device != "cpu")
+      why_cpu = has_gpu ? "another rank sees no GPU, so device = \"auto\" chose the CPU" : "this rank: " + found;
+    p.backend = choose_backend(backend, false, nccl_built, "", false, why_cpu);
     return p;
   }
   const auto device_of = assign_devices(node_gpus);

@@ -34,11 +34,7 @@ namespace {
 torch::Tensor normalise_frames(torch::nn::GroupNorm& norm, const torch::Tensor& x) {
   if (!norm) return x;
   const auto s = x.sizes();
-  // In the parameters' precision: CPU autocast (LibTorch 1.13) passes bf16
-  // activations to group_norm with float32 weights, which it refuses; on CUDA
-  // autocast runs group_norm in float32 anyway.
-  const auto frames = x.reshape({s[0] * s[1], s[2], s[3], s[4]}).to(norm->weight.scalar_type());
-  return norm->forward(frames).to(x.scalar_type()).reshape(s);
+  return norm->forward(x.reshape({s[0] * s[1], s[2], s[3], s[4]})).reshape(s);
 }
 }  // namespace
 

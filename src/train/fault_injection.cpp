@@ -26,7 +26,10 @@ std::int64_t parse_integer(const std::string& variable, const std::string& item)
 
 std::string join(const std::vector<std::int64_t>& v) {
   std::string s;
-  for (auto x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  for (auto x : v) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(x);
+  }
   return s;
 }
 

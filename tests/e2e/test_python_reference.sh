@@ -6,11 +6,8 @@ source "$(dirname "$0")/../support/lib.sh" "$@"
 CFG="$SRC/configs/smoke.json"
 CHECK="$SRC/python/check_against_cdae.py"
 
-if ! "$PY" -c 'import torch, h5py' 2>/dev/null; then
-    echo "== installing python3-torch python3-h5py"
-    if [ "$(id -u)" -eq 0 ]; then apt-get install -y python3-torch python3-h5py
-    else sudo apt-get install -y python3-torch python3-h5py; fi
-fi
+# $PY is the venv of scripts/setup.sh: the pinned torch wheel over Debian's h5py.
+"$PY" -c 'import torch, h5py' || { echo "FAIL: $PY has no torch or h5py (run scripts/setup.sh)"; exit 1; }
 
 run() { echo "+ $*"; "$@"; }
 

@@ -44,7 +44,11 @@ double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
 // In float32 the two runs differ by rounding (sums in another order), which
 // Adam's first steps amplify where a gradient is near zero (its update is
 // ~lr * sign(g)); in float64 the same code must agree to ~1e-9, which is
-// where a real error in the distributed math would show.
+// where a real error in the distributed math would show. The float32 bound:
+// with LibTorch 2.15 (oneDNN's backward sums the batch in a batch-size
+// dependent order) the biases in front of a normalisation, whose true gradient
+// is zero, get pure rounding noise, which Adam turns into lr-sized steps:
+// up to 7e-4 relative after 5 steps on 2 and 3 ranks (1.13: below 1e-5).
 void expect_same_training(const std::string& loss_type, int epochs, const std::string& precision, double tolerance) {
   dist::MpiCommunicator world(MPI_COMM_WORLD);
   const auto dir = shared_temp_dir(world, loss_type);
@@ -134,7 +138,7 @@ void expect_same_dataset_training(const nlohmann::json& extra, const std::vector
 
 }  // namespace
 
-TEST(DistEquivalence, FiveContrastiveStepsMatchOneRank_Mse_Float32) { expect_same_training("mse", 5, "fp32", 1e-5); }
+TEST(DistEquivalence, FiveContrastiveStepsMatchOneRank_Mse_Float32) { expect_same_training("mse", 5, "fp32", 2e-3); }
 
 TEST(DistEquivalence, FiveContrastiveStepsMatchOneRank_Mse_Float64) { expect_same_training("mse", 5, "fp64", 1e-9); }
 

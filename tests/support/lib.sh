@@ -7,7 +7,7 @@ set -euo pipefail
 export OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 BIN=$(cd "${1:?usage: $0 BIN_DIR SOURCE_DIR}" && pwd)
 SRC=$(cd "${2:?usage: $0 BIN_DIR SOURCE_DIR}" && pwd)
-PY=${CDAE_PYTHON:-/usr/bin/python3}   # CMake's Python3 (Debian's: torch, h5py)
+PY=${CDAE_PYTHON:-python3}   # CMake's Python3: the .venv of scripts/setup.sh (torch, h5py)
 MPI="mpirun --oversubscribe --bind-to none"
 failures=0
 

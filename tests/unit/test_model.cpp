@@ -172,9 +172,9 @@ TEST(Model, LayerNormsMakeTheLatentIndependentOfTheEncodersOutputScale) {
 }
 
 TEST(Model, CpuBf16AutocastRunsTheLayerNormsAndStaysCloseToFp32) {
-  // LibTorch 1.13's CPU autocast hands group_norm bf16 activations with
-  // float32 weights, which it refuses: the layer norms cast to their weights'
-  // precision. The small preset has them (lstm_norm auto = layer).
+  // CPU autocast hands group_norm bf16 activations with float32 weights
+  // (LibTorch 1.13 refused that and needed a cast; 2.x takes mixed dtypes).
+  // The small preset has the layer norms (lstm_norm auto = layer).
   torch::manual_seed(0);
   SpatioTemporalAutoencoder m(make_preset("small", 1, 21, 37, 37, 0.0));
   const auto x = torch::rand({2, 1, 21, 37, 37});

@@ -90,6 +90,14 @@ TEST(Placement, OneRankSharingOnAnotherNodeRefusesNcclHereToo) {
 TEST(Placement, CpuAndBuildsWithoutNccl) {
   EXPECT_EQ(choose_backend("auto", false, true, "", false), "mpi");
   EXPECT_THROW(choose_backend("nccl", false, true, "", false), std::runtime_error);
+  try {
+    choose_backend("nccl", false, true, "", false, "this rank: no GPU is visible");
+    ADD_FAILURE() << "not refused";
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("dist.backend = \"nccl\""), std::string::npos) << message;
+    EXPECT_NE(message.find("no GPU is visible"), std::string::npos) << message;
+  }
   EXPECT_EQ(choose_backend("auto", true, false, "", false), "mpi");
   EXPECT_THROW(choose_backend("nccl", true, false, "", false), std::runtime_error);
 }
@@ -98,6 +106,15 @@ TEST(Placement, DeviceChoice) {
   EXPECT_FALSE(use_cuda("cpu", true, true));
   EXPECT_TRUE(use_cuda("cuda", true, false));
   EXPECT_THROW(use_cuda("cuda", false, false), std::runtime_error);
+  try {
+    use_cuda("cuda", false, false, "no GPU is visible (CUDA device count 0)");
+    ADD_FAILURE() << "not refused";
+  } catch (const std::runtime_error& e) {  // the setting and what was found, in one line
+    const std::string message = e.what();
+    EXPECT_NE(message.find("device = \"cuda\""), std::string::npos) << message;
+    EXPECT_NE(message.find("CUDA device count 0"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
   EXPECT_TRUE(use_cuda("auto", true, true));
   // One rank without a GPU makes the whole job use the CPU, not half of it.
   EXPECT_FALSE(use_cuda("auto", true, false));
