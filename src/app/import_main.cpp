@@ -28,7 +28,9 @@ const char* kUsage =
     "  fashion-mnist  Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), the ten names built in\n"
     "  png            --folder DIR: one sub-folder of PNGs per class, all of one size; colour is converted\n"
     "                 to gray, so samples are uint8 (N, 1, H, W)\n"
-    "  table          --file F [--label-column NAME|INDEX]: a CSV or TSV of numbers; samples float32 (N, D)\n"
+    "  table          --file F [--label-column NAME|INDEX] [--skip-lines N] [--class-names LIST] [--scale F]\n"
+    "                 [--sample-shape C,H,W] [--standardize]: a CSV or TSV of numbers, gzipped or not;\n"
+    "                 samples float32 (N, D), or (N, C, H, W) with --sample-shape\n"
     "Classes (--normal, --known) are given by name or by id (0-based, in the source's class order).\n"
     "Sources without a test part (png, table, idx without test files) draw --test-fraction of every class.";
 
@@ -37,7 +39,7 @@ const std::map<std::string, std::vector<std::string>> kSourceOptions = {
     {"idx", {"train-images", "train-labels", "test-images", "test-labels", "class-names"}},
     {"fashion-mnist", {}},
     {"png", {"folder"}},
-    {"table", {"file", "label-column"}},
+    {"table", {"file", "label-column", "skip-lines", "class-names", "scale", "sample-shape", "standardize"}},
 };
 
 void check_source_options(const std::string& source, const cxxopts::ParseResult& args) {
@@ -62,7 +64,13 @@ data::LabelledSource load(const std::string& source, const cxxopts::ParseResult&
                           text("test-labels"), text("class-names"));
   if (source == "fashion-mnist") return data::load_fashion_mnist();
   if (source == "png") return data::load_png_folder(required("folder"));
-  return data::load_table(required("file"), text("label-column"));
+  data::TableImport table;
+  table.label_column = text("label-column");
+  table.skip_lines = args["skip-lines"].as<long long>();
+  table.class_names = text("class-names");
+  table.scale = args["scale"].as<double>();
+  if (args.count("sample-shape")) table.sample_shape = data::parse_shape("--sample-shape", text("sample-shape"));
+  return data::load_table(required("file"), table);
 }
 
 data::ImportProtocol protocol_from(const cxxopts::ParseResult& args, const std::vector<std::string>& class_names) {
@@ -99,16 +107,30 @@ int run(int argc, char** argv) {
       ("train-labels", "idx: their labels", cxxopts::value<std::string>())
       ("test-images", "idx: images of the test part (all go to the test split)", cxxopts::value<std::string>())
       ("test-labels", "idx: their labels", cxxopts::value<std::string>())
-      ("class-names", "idx: comma-separated names of the label values (default: the digits)",
+      ("class-names", "idx, table: comma-separated names of the classes in their order (idx: of the label "
+                      "values 0, 1, ..., default the digits; table: of the label column's distinct values in "
+                      "numeric or text order, one name each, default the values themselves)",
        cxxopts::value<std::string>())
       ("folder", "png: a folder with one sub-folder of PNGs per class (the sub-folder names are the classes)",
        cxxopts::value<std::string>())
-      ("file", "table: a CSV or TSV file of numbers with one label column (separator: by extension .csv/.tsv, "
+      ("file", "table: a CSV or TSV file of numbers with one label column, gzipped or not (separator: by "
+               "extension .csv/.tsv, .gz aside, "
                "else a tab if the first line has one; a first line that is not numbers is the header)",
        cxxopts::value<std::string>())
       ("label-column", "table: the label column, by header name or 0-based index (default: the last); "
                        "its distinct values are the classes",
        cxxopts::value<std::string>())
+      ("skip-lines", "table: lines at the top of the file to drop before reading (a metadata line, as in "
+                     "scikit-learn's bundled CSVs)",
+       cxxopts::value<long long>()->default_value("0"))
+      ("scale", "table: a factor every feature is multiplied by (e.g. 0.0625 for 0..16 pixels)",
+       cxxopts::value<double>()->default_value("1"))
+      ("sample-shape", "table: C,H,W (or any shape) the rows are reshaped to, e.g. 1,8,8 for 64 pixels; "
+                       "default: vectors (D)",
+       cxxopts::value<std::string>())
+      ("standardize", "table: scale every feature to zero mean and unit variance over the unlabelled train "
+                      "samples (after the protocol's draw; no val, test or labelled sample informs it)",
+       cxxopts::value<bool>())
       ("normal", "The normal classes (label 0), by name or id, comma-separated (required)",
        cxxopts::value<std::string>())
       ("known", "The one class that gives the labelled known defects (label 1); omit for none (unsupervised)",
@@ -149,18 +171,22 @@ int run(int argc, char** argv) {
   io::ensure_writable_directory(std::filesystem::absolute(output).parent_path().string());
 
   const auto started = std::chrono::steady_clock::now();
-  const auto source = load(source_name, args);
+  auto source = load(source_name, args);
   const auto protocol = protocol_from(args, source.class_names);
   const auto assignment = data::assign_samples(source.samples, source.class_names, source.has_test_part, protocol);
+  const auto scaling = args.count("standardize") ? data::standardize(source, assignment) : std::string();
 
   std::string command = "cdae-import";
   for (int k = 1; k < argc; ++k) command += std::string(" ") + argv[k];
-  const auto n = data::write_dataset(output, source, assignment, command + "\nprotocol: " + assignment.protocol);
+  const auto n = data::write_dataset(output, source, assignment,
+                                     command + "\nprotocol: " + assignment.protocol +
+                                         (scaling.empty() ? "" : "\nscaling: " + scaling));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::cout << "# " << n << " of " << source.samples.size() << " source samples, shape (";
   for (std::size_t k = 0; k < source.sample_shape.size(); ++k) std::cout << (k ? ", " : "") << source.sample_shape[k];
   std::cout << ") each, written to " << output << " in " << std::fixed << std::setprecision(1) << seconds << " s\n"
             << "# protocol: " << assignment.protocol << "\n"
+            << (scaling.empty() ? "" : "# scaling: " + scaling + "\n")
             << data::summary_table(assignment);
   return 0;
 }

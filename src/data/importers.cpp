@@ -132,17 +132,91 @@ LabelledSource load_png_folder(const std::string& dir) {
   return source;
 }
 
-LabelledSource load_table(const std::string& path, const std::string& label_column) {
-  const auto table = io::read_table(path, label_column);
+LabelledSource load_table(const std::string& path, const TableImport& options) {
+  const auto table = io::read_table(path, options.label_column, options.skip_lines);
   LabelledSource source;
-  source.class_names = sorted_classes(table.labels);
+  const auto values = sorted_classes(table.labels);
   for (const auto& label : table.labels)
-    source.samples.push_back({static_cast<int>(std::find(source.class_names.begin(), source.class_names.end(), label) -
-                                               source.class_names.begin()),
-                              false});
-  source.sample_shape = {table.columns};
+    source.samples.push_back(
+        {static_cast<int>(std::find(values.begin(), values.end(), label) - values.begin()), false});
+  source.class_names = values;
+  if (!options.class_names.empty()) {
+    source.class_names = io::split_commas(options.class_names);
+    if (source.class_names.size() != values.size()) {
+      std::string found;
+      for (const auto& v : values) found += (found.empty() ? "" : ",") + v;
+      throw std::invalid_argument("--class-names '" + options.class_names + "' names " +
+                                  std::to_string(source.class_names.size()) + " classes, table '" + path + "' has " +
+                                  std::to_string(values.size()) + " label values (" + found + ")");
+    }
+  }
+  if (!(std::isfinite(options.scale) && options.scale != 0))
+    throw std::invalid_argument("--scale " + std::to_string(options.scale) + " must be a finite non-zero number");
   source.floats = table.values;
+  for (auto& v : source.floats) v = static_cast<float>(v * options.scale);
+  source.sample_shape = {table.columns};
+  if (!options.sample_shape.empty()) {
+    std::int64_t size = 1;
+    for (auto d : options.sample_shape) size *= d;
+    if (size != table.columns)
+      throw std::invalid_argument("--sample-shape " + io::shape_string(options.sample_shape) + " holds " +
+                                  std::to_string(size) + " values, the rows of table '" + path + "' have " +
+                                  std::to_string(table.columns) + " features");
+    source.sample_shape = options.sample_shape;
+  }
   return source;
+}
+
+LabelledSource load_table(const std::string& path, const std::string& label_column) {
+  TableImport options;
+  options.label_column = label_column;
+  return load_table(path, options);
+}
+
+std::vector<std::int64_t> parse_shape(const std::string& option, const std::string& text) {
+  std::vector<std::int64_t> shape;
+  for (const auto& part : io::split_commas(text)) {
+    char* end = nullptr;
+    const long long d = std::strtoll(part.c_str(), &end, 10);
+    if (part.empty() || end != part.c_str() + part.size() || d <= 0)
+      throw std::invalid_argument(option + " '" + text + "': '" + part + "' is not a positive integer");
+    shape.push_back(d);
+  }
+  if (shape.empty()) throw std::invalid_argument(option + " is empty (e.g. 1,8,8)");
+  return shape;
+}
+
+std::string standardize(LabelledSource& source, const Assignment& a) {
+  if (source.floats.empty())
+    throw std::invalid_argument("--standardize applies to table sources (float features), not to images");
+  std::size_t d = 1;
+  for (auto s : source.sample_shape) d *= static_cast<std::size_t>(s);
+  std::vector<double> sum(d, 0.0), squares(d, 0.0);
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < a.split.size(); ++i) {
+    if (a.split[i] != kTrain || a.label[i] == 1) continue;
+    ++n;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double v = source.floats[i * d + j];
+      sum[j] += v;
+      squares[j] += v * v;
+    }
+  }
+  if (n < 2) throw std::invalid_argument("--standardize needs at least 2 unlabelled train samples, the split has " +
+                                         std::to_string(n));
+  std::size_t constant = 0;
+  for (std::size_t j = 0; j < d; ++j) {
+    const double mean = sum[j] / static_cast<double>(n);
+    const double variance = std::max(0.0, squares[j] / static_cast<double>(n) - mean * mean);
+    const double sd = std::sqrt(variance);
+    const bool flat = sd <= 1e-12 * std::max(1.0, std::abs(mean));
+    constant += flat;
+    const double inverse = flat ? 1.0 : 1.0 / sd;
+    for (std::size_t i = 0; i < a.split.size(); ++i)
+      source.floats[i * d + j] = static_cast<float>((source.floats[i * d + j] - mean) * inverse);
+  }
+  return "features standardized with the mean and standard deviation of the " + std::to_string(n) +
+         " unlabelled train samples" + (constant ? " (" + std::to_string(constant) + " constant, only centred)" : "");
 }
 
 std::int64_t write_dataset(const std::string& path, const LabelledSource& source, const Assignment& a,

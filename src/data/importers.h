@@ -31,9 +31,28 @@ LabelledSource load_fashion_mnist();
 // converted to gray by libpng, alpha composed over black, 16-bit rounded), so
 // samples are (1, H, W); all images must have the size of the first one.
 LabelledSource load_png_folder(const std::string& dir);
-// A CSV/TSV table (io::read_table); classes are the label column's distinct
-// values, in numeric order when all are integers, else in text order.
+// A CSV/TSV table (io::read_table, gzipped or not); classes are the label
+// column's distinct values, in numeric order when all are integers, else in
+// text order.
+struct TableImport {
+  std::string label_column;                // header name or 0-based index; "" = the last column
+  std::int64_t skip_lines = 0;             // metadata lines at the top of the file
+  std::string class_names;                 // comma-separated new names of the classes, in their order; "" = the values
+  double scale = 1;                        // every feature is multiplied by it (e.g. 1/16 for 0..16 pixels)
+  std::vector<std::int64_t> sample_shape;  // e.g. (1, 8, 8): rows become images; empty = vectors (D)
+};
+LabelledSource load_table(const std::string& path, const TableImport& options);
 LabelledSource load_table(const std::string& path, const std::string& label_column);
+
+// "1,8,8" -> {1, 8, 8}; throws naming `option` for anything but positive integers.
+std::vector<std::int64_t> parse_shape(const std::string& option, const std::string& text);
+
+// Standardizes every feature of a table source (floats) in place to zero mean
+// and unit variance over the samples the assignment puts in the train split
+// unlabelled (label != 1: what the models fit as normal), so no val or test
+// sample and no labelled anomaly informs the scaling. A constant feature is
+// only centred. Returns the rule in words for the file's description.
+std::string standardize(LabelledSource& source, const Assignment& assignment);
 
 // Writes the samples the assignment keeps (train, then val, then test, each in
 // source order): /samples uint8 (images) or float32 (tables) chunked by 256

@@ -1,11 +1,12 @@
 #include "io/table_file.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -42,9 +43,11 @@ bool is_number(const std::string& text) {
   return parse_number(text, unused);
 }
 
-// By extension, else sniffed from the first line.
+// By extension (of "x.csv" or "x.csv.gz"), else sniffed from the first line.
 char separator_of(const std::string& path, const std::string& first_line) {
-  auto ext = std::filesystem::path(path).extension().string();
+  std::filesystem::path name(path);
+  if (name.extension() == ".gz" || name.extension() == ".GZ") name = name.stem();
+  auto ext = name.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   if (ext == ".tsv" || ext == ".tab") return '\t';
   if (ext == ".csv") return ',';
@@ -64,26 +67,43 @@ struct Lines {
   std::vector<int> numbers;  // 1-based line numbers in the file
 };
 
-Lines read_lines(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("table '" + path + "' cannot be opened");
+// The whole file as text; gzread reads plain files too, so one path serves both.
+std::string read_text(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (!file) throw std::runtime_error("table '" + path + "' cannot be opened");
+  std::string text;
+  char buffer[1 << 16];
+  int got = 0;
+  while ((got = gzread(file, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<std::size_t>(got));
+  const bool failed = got < 0;
+  gzclose(file);
+  if (failed) throw std::runtime_error("table '" + path + "' cannot be read (a corrupt .gz?)");
+  return text;
+}
+
+Lines read_lines(const std::string& path, std::int64_t skip_lines) {
+  if (skip_lines < 0)
+    throw std::invalid_argument("table '" + path + "': skip " + std::to_string(skip_lines) + " lines is negative");
+  std::istringstream in(read_text(path));
   Lines lines;
   std::string line;
   char separator = ',';
   for (int n = 1; std::getline(in, line); ++n) {
-    if (line.find_first_not_of(" \r") == std::string::npos) continue;
+    if (n <= skip_lines || line.find_first_not_of(" \r") == std::string::npos) continue;
     if (lines.rows.empty()) separator = separator_of(path, line);
     lines.rows.push_back(split(line, separator));
     lines.numbers.push_back(n);
   }
-  if (lines.rows.empty()) throw std::runtime_error("table '" + path + "' is empty");
+  if (lines.rows.empty())
+    throw std::runtime_error("table '" + path + "' is empty" +
+                             (skip_lines > 0 ? " after the " + std::to_string(skip_lines) + " skipped lines" : ""));
   return lines;
 }
 
 }  // namespace
 
-Table read_table(const std::string& path, const std::string& label_column) {
-  const auto lines = read_lines(path);
+Table read_table(const std::string& path, const std::string& label_column, std::int64_t skip_lines) {
+  const auto lines = read_lines(path, skip_lines);
   const auto& first = lines.rows[0];
   const auto width = static_cast<std::int64_t>(first.size());
   std::int64_t label = label_index(label_column, width);
@@ -107,7 +127,8 @@ Table read_table(const std::string& path, const std::string& label_column) {
     const std::string where = "table '" + path + "' line " + std::to_string(lines.numbers[r]);
     if (static_cast<std::int64_t>(cells.size()) != width)
       throw std::runtime_error(where + ": " + std::to_string(cells.size()) + " cells, the first line has " +
-                               std::to_string(width));
+                               std::to_string(width) +
+                               (r == 1 ? " (if the first line is metadata, drop it with --skip-lines 1)" : ""));
     for (std::int64_t c = 0; c < width; ++c) {
       if (c == label) {
         if (cells[c].empty()) throw std::runtime_error(where + " " + column_name(c) + ": the label is empty");

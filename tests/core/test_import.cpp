@@ -428,3 +428,55 @@ TEST(ImportWriter, IdxEndToEndWithChunkedUint8Samples) {
   H5Dclose(dset);
   H5Fclose(file);
 }
+
+// scikit-learn's bundled tables as they ship: digits.csv.gz (gzipped, no
+// header, 64 pixels 0..16 then the label) and breast_cancer.csv (a metadata
+// line "569,30,malignant,benign" on top, labels 0/1).
+TEST(ImportReaders, GzippedTablesSkippedLinesNamesScaleAndShape) {
+  TempDir dir;
+  write_gz(dir.file("d.csv.gz"), "0,16,8,4,0\n16,0,4,8,1\n8,8,8,8,1\n");
+  data::TableImport options;
+  options.scale = 1.0 / 16;
+  options.sample_shape = data::parse_shape("--sample-shape", "1,2,2");
+  const auto d = data::load_table(dir.file("d.csv.gz"), options);
+  EXPECT_EQ(d.sample_shape, (std::vector<std::int64_t>{1, 2, 2}));
+  EXPECT_EQ(d.samples.size(), 3u);
+  EXPECT_EQ(d.class_names, (std::vector<std::string>{"0", "1"}));
+  EXPECT_FLOAT_EQ(d.floats[1], 1.0f);
+  EXPECT_FLOAT_EQ(d.floats[6], 0.25f);
+  options.sample_shape = {1, 3, 3};
+  expect_invalid([&] { data::load_table(dir.file("d.csv.gz"), options); }, {"--sample-shape (1, 3, 3)", "4 features"});
+  expect_invalid([&] { data::parse_shape("--sample-shape", "1,x,8"); }, {"--sample-shape '1,x,8'", "'x'"});
+
+  write_file(dir.file("bc.csv"), "3,2,malignant,benign\n1.5,2,0\n3,4,1\n5,6,1\n");
+  expect_error([&] { io::read_table(dir.file("bc.csv"), ""); }, {"line 2", "3 cells", "--skip-lines 1"});
+  data::TableImport bc;
+  bc.skip_lines = 1;
+  bc.class_names = "malignant,benign";
+  const auto b = data::load_table(dir.file("bc.csv"), bc);
+  EXPECT_EQ(b.class_names, (std::vector<std::string>{"malignant", "benign"}));
+  EXPECT_EQ(b.samples[0].class_id, 0);
+  EXPECT_EQ(b.samples[2].class_id, 1);
+  EXPECT_EQ(b.floats, (std::vector<float>{1.5f, 2, 3, 4, 5, 6}));
+  bc.class_names = "a,b,c";
+  expect_invalid([&] { data::load_table(dir.file("bc.csv"), bc); }, {"--class-names 'a,b,c' names 3 classes", "(0,1)"});
+  expect_error([&] { io::read_table(dir.file("bc.csv"), "", 9); }, {"empty after the 9 skipped lines"});
+}
+
+TEST(ImportReaders, StandardizeUsesTheUnlabelledTrainSamplesOnly) {
+  data::LabelledSource source;
+  source.sample_shape = {2};
+  source.floats = {1, 5, 3, 5, 100, 5, -50, 5};  // feature 2 is constant
+  source.samples = {{0, false}, {0, false}, {1, false}, {0, false}};
+  data::Assignment a;
+  a.split = {data::kTrain, data::kTrain, data::kTrain, data::kTest};
+  a.label = {0, 0, 1, 0};
+  const auto rule = data::standardize(source, a);
+  EXPECT_NE(rule.find("2 unlabelled train samples"), std::string::npos) << rule;
+  EXPECT_NE(rule.find("1 constant"), std::string::npos) << rule;
+  // Mean 2, standard deviation 1 from the first two rows; the labelled and the test row follow the same rule.
+  EXPECT_EQ(source.floats, (std::vector<float>{-1, 0, 1, 0, 98, 0, -52, 0}));
+  data::LabelledSource images;
+  images.bytes = {1, 2};
+  expect_invalid([&] { data::standardize(images, a); }, {"--standardize applies to table sources"});
+}

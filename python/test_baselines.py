@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Self-test of baselines.py and benchmark_table.py's seed statistics on a tiny
+HDF5 dataset made here (no cdae binaries, no network; seconds). Exits non-zero
+on failure. Run by tests/e2e/test_benchmark_fmnist.sh."""
+import csv
+import io
+import os
+import subprocess
+import sys
+import tempfile
+from contextlib import redirect_stdout
+
+import h5py
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import baselines as B  # noqa: E402
+import benchmark_table as T  # noqa: E402
+
+
+def write_dataset(path, m_known=6, uint8=False):
+    """Normal: a Gaussian blob at 0 in 6-D (train 80, val 10, test 30); known (label 1)
+    at +5 in every dimension; an unseen class (label 2) at -5; test 20 of each."""
+    rng = np.random.default_rng(0)
+    blob = lambda n, shift: rng.normal(0, 1, (n, 6)) + shift
+    e0, e1 = np.full(6, 5.0), np.full(6, -5.0)
+    parts = [(blob(80, 0), 0, 0), (blob(m_known, e0), 1, 0), (blob(10, 0), 0, 1),
+             (blob(30, 0), 0, 2), (blob(20, e0), 1, 2), (blob(20, e1), 2, 2)]
+    x = np.concatenate([p[0] for p in parts])
+    labels = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
+    split = np.concatenate([np.full(len(p[0]), p[2]) for p in parts])
+    with h5py.File(path, "w") as f:
+        if uint8:
+            f["samples"] = np.clip(x * 20 + 128, 0, 255).astype(np.uint8).reshape(-1, 1, 2, 3)
+        else:
+            f["samples"] = x.astype(np.float32)
+        f["labels"] = labels.astype(np.int64)
+        f["split"] = split.astype(np.uint8)
+        f.attrs["class_names"] = "normal,known,other"
+
+
+def run_main(argv):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        rc = B.main(argv)
+    return rc, out.getvalue()
+
+
+def test_methods_and_rows(tmp):
+    path = os.path.join(tmp, "d.h5")
+    write_dataset(path)
+    rc, text = run_main([path, "--seed", "3"])
+    assert rc == 0, rc
+    rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+    assert [r["family"] for r in rows] == ["iforest", "ocsvm", "supervised"], rows
+    for r in rows:
+        assert list(r) == B.HEADER, list(r)
+        assert (r["normal"], r["known"], r["seed"], r["contrastive"]) == ("normal", "known", "3", "none"), r
+        assert r["gamma_l"] == f"{6 / 86:.4g}", r["gamma_l"]  # m / (n + m) of the train split
+        assert r["latent_auroc_known"] == "n/a", r
+        for c in ("auroc_all", "auroc_unseen", "auroc_known"):
+            assert 0.9 <= float(r[c]) <= 1.0, (c, r)  # the blobs are far apart in every dimension
+        assert float(r["wall_s"]) >= float(r["train_s"]) >= 0, r
+    # Deterministic for a seed.
+    assert run_main([path, "--seed", "3"])[1] == text
+    # uint8 images are scaled by 1/255 as cdae reads them; the rows still score well.
+    write_dataset(path, uint8=True)
+    rc, text = run_main([path, "--methods", "iforest", "--normal", "0", "--known", "1", "--gamma-l", "0.05",
+                         "--config", "abc"])
+    row = list(csv.DictReader(io.StringIO(text), delimiter="\t"))[0]
+    assert (row["normal"], row["known"], row["gamma_l"], row["config"]) == ("0", "1", "0.05", "abc"), row
+    assert float(row["auroc_all"]) > 0.9, row
+    print("methods and rows ok")
+
+
+def test_append_and_refusals(tmp):
+    path, runs = os.path.join(tmp, "d.h5"), os.path.join(tmp, "runs.tsv")
+    write_dataset(path)
+    assert run_main([path, "--methods", "ocsvm", "--runs", runs])[0] == 0
+    assert run_main([path, "--methods", "iforest", "--runs", runs])[0] == 0
+    lines = open(runs).read().splitlines()
+    assert lines[0].split("\t") == B.HEADER and len(lines) == 3, lines
+    # The supervised baseline needs labelled anomalies; a broken file is named.
+    write_dataset(path, m_known=0)
+    tool = [sys.executable, os.path.join(HERE, "baselines.py")]
+    p = subprocess.run(tool + [path, "--methods", "supervised"], capture_output=True, text=True)
+    assert p.returncode == 1 and "no labelled known defect" in p.stderr and path in p.stderr, p.stderr
+    assert run_main([path, "--methods", "iforest"])[0] == 0  # the unsupervised ones do not
+    with h5py.File(path, "a") as f:
+        del f["split"]
+    p = subprocess.run(tool + [path], capture_output=True, text=True)
+    assert p.returncode == 1 and f"'{path}' has no /split" in p.stderr, p.stderr
+    p = subprocess.run(tool + [path, "--methods", "kde"], capture_output=True, text=True)
+    assert p.returncode == 2 and "--methods 'kde'" in p.stderr, p.stderr
+    print("appending and refusals ok")
+
+
+def test_seed_statistics():
+    row = lambda seed, n, k, a: {"seed": seed, "normal": n, "known": k, "auroc_all": a}
+    rows = [row("0", "0", "1", "0.8"), row("0", "1", "0", "0.6"), row("1", "0", "1", "0.9"), row("1", "1", "0", "0.9")]
+    m, s = T.seed_spread(rows, "auroc_all")
+    assert abs(m - 0.8) < 1e-12 and abs(s - np.std([0.7, 0.9], ddof=1)) < 1e-12, (m, s)
+    assert T.incomplete(rows) == []
+    assert T.incomplete(rows[:3]) == ["1"], T.incomplete(rows[:3])  # seed 1 lacks pair 1:0
+    m, s = T.seed_spread(rows[:2], "auroc_all")
+    assert abs(m - 0.7) < 1e-12 and s != s, (m, s)  # one seed: no spread
+    assert T.setting_order({("supervised", "a"), ("iforest", "b"), ("dense", "c"), ("conv", "d")}) == \
+        [("conv", "d"), ("dense", "c"), ("iforest", "b"), ("supervised", "a")]
+    print("seed statistics ok")
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as tmp:
+        test_methods_and_rows(tmp)
+        test_append_and_refusals(tmp)
+    test_seed_statistics()
+    print("all ok")
