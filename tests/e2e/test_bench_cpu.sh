@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The CPU comparison tooling of issue 22 runs and writes complete tables on a
+# tiny config: scripts/bench_cpu.sh --quick (smoke, 1 epoch: cdae and PyTorch
+# eager, fp32 and bf16, 1 x 1, 2 x 1 (2 gloo DDP processes) and 1 x 2),
+# scripts/bench_scaling.sh --quick, python/gemm_peak.py and
+# python/bench_reference.py's torch.compile variant and its JSON fields.
+# Nothing timed is asserted (only that times are positive); the figures are
+# measured by hand, see docs/performance.md.
+# Usage: bash test_bench_cpu.sh BUILD_DIR SOURCE_DIR
+source "$(dirname "$0")/../support/lib.sh" "$@"
+export CDAE_BIN=$BIN CDAE_PYTHON=$PY
+
+check "bench_cpu.sh --quick" bash "$SRC/scripts/bench_cpu.sh" --quick "$T/table"
+check "the table: 10 rows, cdae rows complete, every PyTorch row measured or skipped with a reason" \
+  "$PY" - "$T/table" <<'PY'
+import csv, json, sys
+out = sys.argv[1]
+rows = list(csv.DictReader(open(f"{out}/bench_cpu.tsv"), delimiter="\t"))
+cols = ["config", "side", "variant", "precision", "ranks", "threads", "ms_median", "ms_min", "ms_max",
+        "gflop_per_epoch", "gflops", "pct_of_gemm_peak", "vs_fastest_pytorch", "status"]
+assert all(c in rows[0] for c in cols), rows[0].keys()
+got = sorted((r["side"], r["precision"], r["ranks"] + "x" + r["threads"]) for r in rows)
+want = sorted([(s, p, l) for s in ("cdae", "pytorch") for p in ("fp32", "bf16") for l in ("1x1", "2x1")]
+              + [("cdae", "fp32", "1x2"), ("pytorch", "fp32", "1x2")])
+assert got == want, got
+for r in rows:
+    assert r["config"] == "smoke", r
+    if r["side"] == "cdae" or r["precision"] == "fp32":
+        assert r["status"] == "ok", r
+    elif r["status"] != "ok":
+        assert r["status"].startswith("skipped: ") and len(r["status"]) > 12, r
+        continue
+    assert 0 < float(r["ms_min"]) <= float(r["ms_median"]) <= float(r["ms_max"]), r
+    assert float(r["gflops"]) > 0 and float(r["gflop_per_epoch"]) > 0 and float(r["pct_of_gemm_peak"]) > 0, r
+    assert float(r["vs_fastest_pytorch"]) > 0, r
+flop = {round(float(r["gflop_per_epoch"]), 6) for r in rows}
+assert len(flop) == 1, f"cdae-bench and bench_reference.py count different FLOP: {flop}"
+md = open(f"{out}/bench_cpu.md").read().splitlines()
+table = [l for l in md if l.startswith("| ")]
+assert table[0].startswith("| config | side | precision | ranks x threads |") and len(table) == 1 + 10, md
+j = json.load(open(f"{out}/bench_cpu.json"))
+assert j["gemm"]["fp32_1t"]["best_gflops"] > 0 and len(j["rows"]) == 10, j["gemm"]
+print("table rows:", len(rows))
+PY
+
+check "bench_scaling.sh --quick" bash "$SRC/scripts/bench_scaling.sh" --quick "$T/scaling"
+check "the scaling table: batch 16 and 32, frames 37 and 53" "$PY" - "$T/scaling" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(f"{sys.argv[1]}/bench_scaling.tsv"), delimiter="\t"))
+assert [(r["sweep"], r["frames"], r["train"]) for r in rows] == [
+    ("batch", "49", "16"), ("batch", "49", "32"), ("frames", "37", "16"), ("frames", "53", "16")], rows
+assert all(r["status"] == "ok" and float(r["ms_median"]) > 0 and float(r["gflops"]) > 0 for r in rows), rows
+assert float(rows[1]["flop_x"]) > 1 and float(rows[3]["flop_x"]) > 1, rows
+PY
+
+check "gemm_peak.py" bash -c "'$PY' '$SRC/python/gemm_peak.py' --n 256 --reps 2 --max-seconds 5 --json > '$T/gemm.json'"
+check "gemm_peak.py JSON" "$PY" -c "
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j['threads'] == 1 and j['dtypes']['fp32']['best_gflops'] > 0, j
+assert 'best_gflops' in j['dtypes']['bf16'] or 'skipped' in j['dtypes']['bf16'], j" "$T/gemm.json"
+
+# torch.compile on the CPU (inductor writes C++ and needs a compiler): ~30-60 s
+# on the smoke config, most of it compiling. Without a C++ compiler the variant
+# must be reported as skipped, not crash.
+check "bench_reference.py fp32 + compile-fp32" bash -c "'$PY' '$SRC/python/bench_reference.py' \
+  --config '$SRC/configs/smoke.json' --device cpu --variants fp32,compile-fp32 --epochs 2 --warmup 0 --threads 1 \
+  --json > '$T/compile.json'"
+have_cxx=0
+if command -v c++ >/dev/null 2>&1 || command -v g++ >/dev/null 2>&1; then have_cxx=1; fi
+check "bench_reference.py JSON: statistics, compile time apart" "$PY" - "$T/compile.json" "$have_cxx" <<'PY'
+import json, sys
+j = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+assert j["procs"] == 1 and j["threads"] == 1 and j["gflop_per_epoch"] > 0 and j["parameters"] == 42355, j
+e = j["variants"]["fp32"]
+for k in ("median_ms", "min_ms", "max_ms", "mean_ms", "stdev_ms", "iqr_ms", "warmup_s", "gflops"):
+    assert k in e, (k, e)
+assert e["epochs"] == 2 and e["warmup"] == 0 and 0 < e["min_ms"] <= e["median_ms"] <= e["max_ms"], e
+c = j["variants"]["compile-fp32"]
+if "skipped" in c and sys.argv[2] == "0":
+    print("compile-fp32 skipped (no C++ compiler):", c["skipped"])
+else:
+    assert "skipped" not in c, c
+    # The warm-up epoch that torch.compile gets holds the compile time; the timed ones do not.
+    assert c["warmup"] == 1 and c["compile_s"] > 0 and c["warmup_s"] * 1e3 > c["max_ms"], c
+    print("compile-fp32: compile %.1f s, then %.1f ms/epoch (eager %.1f)" % (c["compile_s"], c["median_ms"],
+                                                                             e["median_ms"]))
+PY
+finish
