@@ -25,6 +25,7 @@ CONFIGS=${CONFIGS:-"configs/cpu-contrastive.json configs/smoke.json"}
 SETTINGS=${SETTINGS:-"fp32:1 fp32:2 bf16:1"}
 PY=${CDAE_PYTHON:-$PWD/.venv/bin/python3}
 [ -x "$PY" ] || PY=python3
+cores=$(nproc)  # before OMP_NUM_THREADS=1, which nproc obeys
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 
 bench() {  # BUILD RANKS CONFIG PRECISION -> the median ms/epoch of one run
@@ -35,11 +36,14 @@ bench() {  # BUILD RANKS CONFIG PRECISION -> the median ms/epoch of one run
     "$PY" -c 'import json, sys; print(json.loads(sys.stdin.read())["ms_per_epoch_median"])'
 }
 version() {  # the LibTorch a build was configured with, from its CMake cache
-  grep -m1 -E '^Torch_DIR:' "$1/CMakeCache.txt" 2>/dev/null | sed 's/.*=//' || echo "?"
+  local dir
+  dir=$(grep -m1 -E '^Torch_DIR:' "$1/CMakeCache.txt" 2>/dev/null | sed 's/.*=//')
+  [ -n "$dir" ] || dir=$(grep -m1 -oE 'LibTorch [0-9.]+ \(.*\)' "$1/configure.log" 2>/dev/null)
+  echo "${dir:-?}"
 }
 
 tsv=$out/compare_builds.tsv
-echo "# A = $a ($(version "$a")); B = $b ($(version "$b")); $EPOCHS epochs x $ROUNDS rounds; $(nproc) cores" | tee "$tsv"
+echo "# A = $a ($(version "$a")); B = $b ($(version "$b")); $EPOCHS epochs x $ROUNDS rounds; $cores cores" | tee "$tsv"
 printf 'config\tprecision\tranks\tA_ms\tB_ms\tB_over_A\tA_runs\tB_runs\n' | tee -a "$tsv"
 for config in $CONFIGS; do
   for setting in $SETTINGS; do
