@@ -51,4 +51,22 @@ if [ "$installed" != "$torch_version" ]; then
   "$venv/bin/python3" -m pip install -q --disable-pip-version-check "torch==$torch_version"
 fi
 
+# The wheel ships the CUDA runtime's headers but not the C runtime headers
+# they include (crt/host_config.h, normally part of a CUDA toolkit): the
+# small nvidia-cuda-crt wheel of the same version brings them, so no toolkit
+# is needed (tests/e2e/test_no_cuda_toolkit.sh).
+"$venv/bin/python3" - <<'PY' || { echo "setup.sh: could not install the CUDA C runtime headers (nvidia-cuda-crt)" >&2; exit 1; }
+import glob, importlib.metadata as md, os, subprocess, sys, torch
+if not torch.version.cuda:
+    sys.exit(0)  # a CPU-only wheel: nothing to compile against
+site = os.path.dirname(os.path.dirname(torch.__file__))
+headers = glob.glob(os.path.join(site, "nvidia", "cu*", "include", "cuda_runtime.h"))
+if not headers or os.path.exists(os.path.join(os.path.dirname(headers[0]), "crt", "host_config.h")):
+    sys.exit(0)
+version = md.version("nvidia-cuda-runtime")
+print(f"== installing nvidia-cuda-crt=={version} (the CUDA C runtime headers, next to the wheel's CUDA runtime)")
+subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                       f"nvidia-cuda-crt=={version}"])
+PY
+
 bash scripts/build.sh
