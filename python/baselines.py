@@ -25,11 +25,21 @@ there are none), the known class (label 1, "auroc_known"). latent_auroc_known is
 n/a. train_s: fit time; score_s: scoring the test split; wall_s: the whole run
 (loading included).
 
+Shared fits (--score-cache DIR): iforest and ocsvm see only the unlabelled train
+samples, which are the same for every known class and gamma_l of a normal class
+and seed, so the 90 pairs x 3 gamma_l of Deep SAD's protocol need only one fit per
+normal class. With a cache directory their test-split scores are stored under a
+hash of the method, the seed, this file, the unlabelled samples and the test
+samples, and a later run on exactly the same arrays reuses them; AUROCs are always
+computed from the current file's labels. A reused row keeps the train_s and score_s
+of the fit that made the scores (the method's cost); its wall_s is this run's.
+
   python3 python/baselines.py data.h5 --methods "iforest ocsvm"        # rows with a header, to stdout
   python3 python/baselines.py data.h5 --methods supervised --normal 0 --known 1 --gamma-l 0.05 \\
       --seed 0 --config 1a2b3c4d --runs bench_out/fmnist/runs.tsv           # what benchmark_fmnist.sh runs
 """
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -47,6 +57,7 @@ METHODS = ("iforest", "ocsvm", "supervised")
 PCA_VARIANCE = 0.95
 OCSVM_NU = 0.1
 TRAIN, TEST = 0, 2
+UNLABELLED_ONLY = ("iforest", "ocsvm")  # methods whose fit never sees the labelled defects
 
 
 class DataError(Exception):
@@ -132,20 +143,56 @@ def test_aurocs(scores, labels):
     return (auroc(scores, labels, labels >= 1), auroc(scores, labels, labels >= 2), auroc(scores, labels, labels == 1))
 
 
-def run_method(method, data, seed, path):
-    """(aurocs, train_s, score_s) of one method on the loaded dataset."""
+def cache_key(method, seed, unlabelled, test_x):
+    """Names exactly what a fit of `method` sees: its code, seed and input arrays."""
+    h = hashlib.sha256()
+    with open(os.path.abspath(__file__), "rb") as f:
+        h.update(f.read())
+    h.update(f"{method} {seed} {unlabelled.shape} {test_x.shape}".encode())
+    h.update(np.ascontiguousarray(unlabelled).tobytes())
+    h.update(np.ascontiguousarray(test_x).tobytes())
+    return f"{method}-s{seed}-{h.hexdigest()[:20]}"
+
+
+def cached_scores(cache, key):
+    """(scores, train_s, score_s) stored under key, or None."""
+    path = os.path.join(cache, key + ".npz")
+    if not os.path.isfile(path):
+        return None
+    with np.load(path) as z:
+        return z["scores"], float(z["train_s"]), float(z["score_s"])
+
+
+def store_scores(cache, key, scores, train_s, score_s):
+    """Written to a temporary name and renamed, so a killed run leaves no half file."""
+    os.makedirs(cache, exist_ok=True)
+    path = os.path.join(cache, key + ".npz")
+    tmp = f"{path}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, scores=scores, train_s=train_s, score_s=score_s)
+    os.replace(tmp, path)
+
+
+def run_method(method, data, seed, path, cache=None):
+    """(aurocs, train_s, score_s, reused) of one method on the loaded dataset."""
     x, labels, split, _ = data
     unlabelled, known = training_data(x, labels, split, path)
     test = split == TEST
     if not test.any() or not (labels[test] == 0).any():
         raise DataError(f"dataset file '{path}': the test split has no normal sample (label 0) to score against")
+    key = cache_key(method, seed, unlabelled, x[test]) if cache and method in UNLABELLED_ONLY else None
+    hit = cached_scores(cache, key) if key else None
+    if hit is not None:
+        scores, train_s, score_s = hit
+        return test_aurocs(scores, labels[test]), train_s, score_s, True
     np.random.seed(seed)
     t0 = time.perf_counter()
     score = fit(method, unlabelled, known, seed, path)
     t1 = time.perf_counter()
     scores = score(x[test])
     t2 = time.perf_counter()
-    return test_aurocs(scores, labels[test]), t1 - t0, t2 - t1
+    if key:
+        store_scores(cache, key, scores, t1 - t0, t2 - t1)
+    return test_aurocs(scores, labels[test]), t1 - t0, t2 - t1, False
 
 
 def cell(value):
@@ -173,6 +220,8 @@ def parse_args(argv):
     p.add_argument("--gamma-l", default=None, help="the gamma_l column (default: m / (n + m) of the train split)")
     p.add_argument("--config", default="-", help="the config column (benchmark_fmnist.sh: a hash of this file, "
                    "the method and the import)")
+    p.add_argument("--score-cache", metavar="DIR", help="reuse iforest and ocsvm test scores fitted on the same "
+                   "unlabelled samples, test samples and seed (see above); stored in DIR")
     p.add_argument("--runs", help="append the rows to this runs.tsv (header written if the file is new or "
                    "empty) instead of printing them with a header")
     args = p.parse_args(argv)
@@ -196,13 +245,14 @@ def main(argv=None):
         rows = []
         for method in args.methods:
             t0 = time.perf_counter()
-            aurocs, train_s, score_s = run_method(method, data, args.seed, args.data)
+            aurocs, train_s, score_s, reused = run_method(method, data, args.seed, args.data, args.score_cache)
             wall_s = time.perf_counter() - t0 + loaded
             fields = [normal, known, gamma, method, "none", str(args.seed), args.config]
             rows.append(format_row(fields, aurocs, train_s, score_s, wall_s))
             all_, unseen, known_ = map(cell, aurocs)
             print(f"# {method}: AUROC all {all_}, unseen {unseen}, known {known_}; "
-                  f"train {train_s:.1f} s, score {score_s:.1f} s", file=sys.stderr)
+                  f"train {train_s:.1f} s, score {score_s:.1f} s"
+                  + (" (scores of the same fit, reused from the cache)" if reused else ""), file=sys.stderr)
     except DataError as e:
         print(f"baselines.py: error: {e}", file=sys.stderr)
         return 1

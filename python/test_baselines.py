@@ -96,6 +96,49 @@ def test_append_and_refusals(tmp):
     print("appending and refusals ok")
 
 
+def aurocs_of(text):
+    return [(r["family"], r["auroc_all"], r["auroc_unseen"], r["auroc_known"])
+            for r in csv.DictReader(io.StringIO(text), delimiter="\t")]
+
+
+def test_score_cache(tmp):
+    """iforest and ocsvm scores are reused only for the same unlabelled and test samples,
+    and the AUROCs always come from the file's own labels."""
+    a, b, c = (os.path.join(tmp, n) for n in ("a.h5", "b.h5", "c.h5"))
+    cache = os.path.join(tmp, "cache")
+    write_dataset(a)
+    for path in (b, c):
+        write_dataset(path)
+    with h5py.File(b, "a") as f:  # another known class: its labelled samples and the test labels differ
+        labels, split = f["labels"][()], f["split"][()]
+        samples = f["samples"][()]
+        samples[(split == 0) & (labels == 1)] *= -1
+        test = split == 2
+        was_known, was_unseen, normal = test & (labels == 1), test & (labels == 2), np.flatnonzero(test & (labels == 0))
+        labels[was_known], labels[was_unseen] = 2, 1
+        labels[normal[:10]] = 2  # normal-looking "anomalies": AUROCs below 1 that tell labels apart
+        f["samples"][...], f["labels"][...] = samples, labels
+    with h5py.File(c, "a") as f:  # other unlabelled samples: no reuse
+        samples, labels, split = f["samples"][()], f["labels"][()], f["split"][()]
+        samples[(split == 0) & (labels == 0)] += 0.5
+        f["samples"][...] = samples
+    methods = ["--methods", "iforest ocsvm supervised"]
+    assert run_main([a, *methods, "--score-cache", cache])[0] == 0
+    assert sorted(f.split("-")[0] for f in os.listdir(cache)) == ["iforest", "ocsvm"], os.listdir(cache)
+    rc, cached_b = run_main([b, *methods, "--score-cache", cache])
+    assert rc == 0 and len(os.listdir(cache)) == 2, os.listdir(cache)  # both reused, nothing new stored
+    plain_b = run_main([b, *methods])[1]
+    assert aurocs_of(cached_b) == aurocs_of(plain_b), (cached_b, plain_b)
+    assert all(float(r[2]) < 0.9 for r in aurocs_of(plain_b)), plain_b  # unseen: 10 of them look normal
+    assert aurocs_of(cached_b) != aurocs_of(run_main([a, *methods])[1])  # labels of b, not of a
+    tool = [sys.executable, os.path.join(HERE, "baselines.py")]
+    p = subprocess.run(tool + [b, "--methods", "ocsvm", "--score-cache", cache], capture_output=True, text=True)
+    assert p.returncode == 0 and "reused from the cache" in p.stderr, p.stderr
+    assert run_main([c, *methods, "--score-cache", cache])[0] == 0
+    assert len(os.listdir(cache)) == 4, os.listdir(cache)
+    print("score cache ok")
+
+
 def test_seed_statistics():
     row = lambda seed, n, k, a: {"seed": seed, "normal": n, "known": k, "auroc_all": a}
     rows = [row("0", "0", "1", "0.8"), row("0", "1", "0", "0.6"), row("1", "0", "1", "0.9"), row("1", "1", "0", "0.9")]
@@ -114,5 +157,6 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory() as tmp:
         test_methods_and_rows(tmp)
         test_append_and_refusals(tmp)
+        test_score_cache(tmp)
     test_seed_statistics()
     print("all ok")

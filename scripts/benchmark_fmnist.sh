@@ -14,6 +14,8 @@
 #                    (of python/baselines.py for a baseline), the import and the ranks
 #   OUT/summary.tsv  means over the pairs per (gamma_l, family, config): the mean over
 #                    seeds of each seed's mean over the pairs, and its spread
+#   OUT/score-cache  iforest and ocsvm test scores, fitted once per normal class and seed
+#                    and reused for every known class and gamma_l (python/baselines.py)
 # gamma_l = 0 trains each family as a plain autoencoder (no labelled anomalies,
 # no contrastive term): Deep SAD's unsupervised row and the baseline the
 # unseen-class AUROC is compared with.
@@ -241,7 +243,7 @@ run_family() {  # key run_dir data seed gamma family
 run_baseline() {  # key run_dir data seed gamma method normal known
   local run=$2
   "$PY" python/baselines.py "$3" --methods "$6" --seed "$4" --normal "$7" --known "$8" --gamma-l "$5" \
-      --config "${config_of[$6]}" --runs "$runs" > "$run/baseline.log" 2>&1 ||
+      --config "${config_of[$6]}" --runs "$runs" --score-cache "$out/score-cache" > "$run/baseline.log" 2>&1 ||
     { echo "benchmark_fmnist.sh: baseline $6 failed, see $run/baseline.log:" >&2; tail -5 "$run/baseline.log" >&2; exit 1; }
 }
 
