@@ -30,11 +30,12 @@ struct Architecture {
   std::array<int, 3> lstm_hidden;   // ConvLSTM 1..3; the second one's output is the latent
   std::array<ConvSpec, 3> decoder;  // ConvTranspose3d layers of the spatial decoder
   // How the frame-by-frame layers (temporal kernel 1) are computed: "conv3d"
-  // (the plain layers), "im2col" (im2col + GEMM, both layers) or "conv2d" (the
+  // (the plain layers), "im2col" (im2col + GEMM, both layers), "conv2d" (the
   // encoder's as a 2-D convolution over frames; the decoder's as the other
-  // transposed convolutions). Same function and parameters (model/frame_conv.h),
+  // transposed convolutions) or "gemm" (the encoder's as "conv2d", the decoder's
+  // as "im2col"). Same function and parameters (model/frame_conv.h),
   // so it is not part of the JSON form.
-  std::string frame_convs = "conv2d";
+  std::string frame_convs = "gemm";
   // The other transposed convolutions: by convolution kernels (model/conv_transpose.h,
   // fast on CPUs) or as torch::nn::ConvTranspose3d. Same function and parameters.
   bool native_deconvs = false;

@@ -283,7 +283,7 @@ Config parse_config(const json& user) {
   require_one_of("precision", c.precision, {"fp32", "tf32", "bf16", "fp64"});
   require_one_of("model.preset", c.model.preset, model::preset_names());
   require(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout, "0 <= p < 1");
-  require_one_of("model.frame_convs", c.model.frame_convs, {"conv2d", "conv3d", "im2col"});
+  require_one_of("model.frame_convs", c.model.frame_convs, {"conv2d", "conv3d", "im2col", "gemm"});
   require_one_of("model.deconvs", c.model.deconvs, {"conv_kernels", "native"});
   auto with_auto = [](std::vector<std::string> names) {
     names.insert(names.begin(), "auto");

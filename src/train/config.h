@@ -61,7 +61,7 @@ struct Config {
   struct Model {
     std::string preset = "seed";
     double dropout = 0.5;
-    std::string frame_convs = "conv2d";  // conv2d | conv3d | im2col: how the one-frame layers are computed
+    std::string frame_convs = "gemm";  // gemm | conv2d | conv3d | im2col: how the one-frame layers are computed
     std::string deconvs = "conv_kernels";  // conv_kernels | native: how the other transposed convolutions run
     std::string lstm_norm = "auto";      // auto (the preset's) | none | layer
     std::string output = "auto";         // auto (the preset's; sigmoid for dense/conv) | relu | sigmoid | linear

@@ -3,7 +3,9 @@
 # tiny config: scripts/bench_cpu.sh --quick (smoke, 1 epoch: cdae and PyTorch
 # eager, fp32 and bf16, 1 x 1, 2 x 1 (2 gloo DDP processes) and 1 x 2),
 # scripts/bench_scaling.sh --quick, python/gemm_peak.py and
-# python/bench_reference.py's torch.compile variant and its JSON fields.
+# python/bench_reference.py's torch.compile variant and its JSON fields, and
+# python/profile_seed_layers.py (every form's forward checked against the plain
+# convolution, a row per timed product).
 # Nothing timed is asserted (only that times are positive); the figures are
 # measured by hand, see docs/performance.md.
 # Usage: bash test_bench_cpu.sh BUILD_DIR SOURCE_DIR
@@ -59,6 +61,21 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 assert j['threads'] == 1 and j['dtypes']['fp32']['best_gflops'] > 0, j
 assert 'best_gflops' in j['dtypes']['bf16'] or 'skipped' in j['dtypes']['bf16'], j" "$T/gemm.json"
+
+check "profile_seed_layers.py --check (conv1 and deconv1, every form)" bash -c "'$PY' \
+  '$SRC/python/profile_seed_layers.py' --batch 1 --repeats 1 --peak 100 --layers conv1,deconv1 --check > '$T/layers.md'"
+check "the layer profile: the forms checked, every product timed" "$PY" - "$T/layers.md" <<'PY'
+import sys
+text = open(sys.argv[1]).read()
+for form in ("channels_last", "frames2d", "frame_gemm", "im2col"):
+    assert f"# conv1 {form}: forward checked" in text, (form, text)
+rows = [l.split("|")[1:4] for l in text.splitlines() if l.startswith("| conv1") or l.startswith("| deconv1")]
+rows = [tuple(c.strip() for c in r) for r in rows]
+for want in [("conv1", "ncdhw", "fwd"), ("conv1", "ncdhw", "wgrad"), ("conv1", "frame_gemm", "bwd"),
+             ("conv1", "im2col", "wgrad"), ("deconv1", "ncdhw", "dgrad"), ("deconv1", "channels_last", "wgrad")]:
+    assert want in rows, (want, rows)
+assert ("conv1", "ncdhw", "dgrad") not in rows, rows  # the data needs no gradient
+PY
 
 # torch.compile on the CPU (inductor writes C++ and needs a compiler): ~30-60 s
 # on the smoke config, most of it compiling. Without a C++ compiler the variant

@@ -64,6 +64,27 @@ TEST(FrameConv, Conv2dOverFramesMatchesConv3dForwardAndBackward) {
   }
 }
 
+TEST(FrameConv, Conv2dOverFramesMatchesConv3dAtTheSeedKernel) {
+  // The seed preset's one-frame layer shape (1 -> 128, 13x13, stride 2), smaller frames.
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(7);
+    FrameConv2d fast(1, ConvSpec{128, {1, 13, 13}, {1, 2, 2}});
+    torch::manual_seed(7);
+    torch::nn::Conv3d plain(torch::nn::Conv3dOptions(1, 128, {1, 13, 13}).stride({1, 2, 2}));
+    expect_same_layer(fast, plain, torch::randn({2, 1, 3, 29, 31}, dtype));
+  }
+}
+
+TEST(FrameConv, TransposedConvMatchesConvTranspose3dAtTheSeedKernel) {
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(8);
+    FrameConvTranspose3d fast(128, ConvSpec{1, {1, 13, 13}, {1, 2, 2}});
+    torch::manual_seed(8);
+    torch::nn::ConvTranspose3d plain(torch::nn::ConvTranspose3dOptions(128, 1, {1, 13, 13}).stride({1, 2, 2}));
+    expect_same_layer(fast, plain, torch::randn({2, 128, 3, 9, 10}, dtype));
+  }
+}
+
 namespace {
 
 // The plain layers (Conv3d, ConvTranspose3d everywhere) against a choice of
@@ -92,7 +113,7 @@ void expect_same_model(const std::string& preset, int size, const std::string& f
 }  // namespace
 
 TEST(FrameConv, TheWholeModelIsTheSameFunctionWithTheSameStateDict) {
-  for (const char* frame_convs : {"im2col", "conv2d", "conv3d"}) {
+  for (const char* frame_convs : {"im2col", "conv2d", "conv3d", "gemm"}) {
     expect_same_model("small", 37, frame_convs);
     expect_same_model("cpu", 49, frame_convs);
   }
