@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Self-test of baselines.py and benchmark_table.py's seed statistics on a tiny
-HDF5 dataset made here (no cdae binaries, no network; seconds). Exits non-zero
+HDF5 dataset made here, and of benchmark_errors.py on a tiny runs tree (no cdae binaries, no network; seconds). Exits non-zero
 on failure. Run by tests/e2e/test_benchmark_fmnist.sh."""
 import csv
 import io
@@ -16,6 +16,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import baselines as B  # noqa: E402
+import benchmark_errors as E  # noqa: E402
 import benchmark_table as T  # noqa: E402
 
 
@@ -62,8 +63,9 @@ def test_methods_and_rows(tmp):
         for c in ("auroc_all", "auroc_unseen", "auroc_known"):
             assert 0.9 <= float(r[c]) <= 1.0, (c, r)  # the blobs are far apart in every dimension
         assert float(r["wall_s"]) >= float(r["train_s"]) >= 0, r
-    # Deterministic for a seed.
-    assert run_main([path, "--seed", "3"])[1] == text
+    # Deterministic for a seed (all but the timing columns).
+    untimed = lambda t: [line.split("\t")[:-3] for line in t.splitlines()]
+    assert untimed(run_main([path, "--seed", "3"])[1]) == untimed(text)
     # uint8 images are scaled by 1/255 as cdae reads them; the rows still score well.
     write_dataset(path, uint8=True)
     rc, text = run_main([path, "--methods", "iforest", "--normal", "0", "--known", "1", "--gamma-l", "0.05",
@@ -139,6 +141,44 @@ def test_score_cache(tmp):
     print("score cache ok")
 
 
+def test_benchmark_errors(tmp):
+    """benchmark_errors.py reads the runs' per-class tables: worst pairs, the normal x
+    class matrix over the pairs where a class was unseen, the change against gamma_l 0."""
+    out = os.path.join(tmp, "bench")
+    header = ["normal", "known", "gamma_l", "family", "contrastive", "seed", "config", "auroc_all",
+              "auroc_unseen", "auroc_known", "latent_auroc_known", "train_s", "score_s", "wall_s"]
+    names = ["A", "B", "C"]
+    rows = []
+    # pair (normal, known, gamma): AUROC of each class by name
+    runs = {(0, 1, "0.05"): {"B": 0.99, "C": 0.70}, (0, 2, "0.05"): {"B": 0.90, "C": 0.98},
+            (0, 1, "0"): {"B": 0.80, "C": 0.72}, (0, 2, "0"): {"B": 0.91, "C": 0.80}}
+    for (n, k, g), auroc in runs.items():
+        labels = {names[n]: 0, names[k]: 1}
+        labels.update({c: 2 for c in names if c not in labels})
+        unseen = [a for c, a in auroc.items() if labels[c] == 2]
+        rows.append([str(n), str(k), g, "dense", "x", "0", "cfg", f"{sum(auroc.values()) / 2:.4f}",
+                     f"{unseen[0]:.4f}", f"{auroc[names[k]]:.4f}", "n/a", "1", "1", "2"])
+        d = os.path.join(out, "runs", f"n{n}_k{k}_g{g}_dense_s0_cfg", "results")
+        os.makedirs(d)
+        with open(os.path.join(d, "summary.tsv"), "w") as f:
+            f.write("class\tlabel\tn\tmedian\tp95\tauroc_vs_normal\tap_vs_normal\tlatent_auroc_vs_normal\tflagged\n")
+            f.write(f"{names[n]}\t0\t10\t1\t2\tn/a\tn/a\tn/a\t0\n")
+            for c, a in auroc.items():
+                f.write(f"{c}\t{labels[c]}\t10\t1\t2\t{a}\t0.5\t0.5\t1\n")
+            f.write("all anomalies\t>=1\t20\t1\t2\t0.9\t0.5\t0.5\t1\n")
+    with open(os.path.join(out, "runs.tsv"), "w") as f:
+        f.write("\t".join(header) + "\n" + "".join("\t".join(r) + "\n" for r in rows))
+    text = io.StringIO()
+    with redirect_stdout(text):
+        assert E.main([out, "--family", "dense", "--gamma", "0.05", "--plain-gamma", "0", "--worst", "1"]) == 0
+    text = text.getvalue()
+    assert "2 pairs, mean AUROC all 89.25" in text, text
+    assert "| 0 A | 1 B | 84.5 | 70.0 | 99.0 | C 70.0, B 99.0 |" in text, text  # the worst pair, hardest first
+    assert "| 0 A | 90.0 | 70.0 |" in text, text  # B unseen only in 0:2 (90), C only in 0:1 (70)
+    assert "2 pairs: mean change -1.50 points; 0 gain or tie, 2 lose: 0:1 -2.00, 0:2 -1.00." in text, text
+    print("benchmark errors ok")
+
+
 def test_seed_statistics():
     row = lambda seed, n, k, a: {"seed": seed, "normal": n, "known": k, "auroc_all": a}
     rows = [row("0", "0", "1", "0.8"), row("0", "1", "0", "0.6"), row("1", "0", "1", "0.9"), row("1", "1", "0", "0.9")]
@@ -158,5 +198,6 @@ if __name__ == "__main__":
         test_methods_and_rows(tmp)
         test_append_and_refusals(tmp)
         test_score_cache(tmp)
+        test_benchmark_errors(tmp)
     test_seed_statistics()
     print("all ok")

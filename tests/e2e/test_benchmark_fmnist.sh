@@ -117,7 +117,7 @@ assert pairs == {("0", "1"), ("1", "2"), ("2", "3"), ("3", "0")}, pairs
 assert not os.path.exists(t + "/listed"), "--list wrote files"
 EOF
 
-check "python/baselines.py and benchmark_table.py's seed statistics (self-test)" "$PY" "$SRC/python/test_baselines.py"
+check "python/baselines.py (score cache too), benchmark_errors.py and benchmark_table.py's seed statistics (self-test)" "$PY" "$SRC/python/test_baselines.py"
 
 BASE=(bash "$SRC/scripts/benchmark_fmnist.sh" --no-setup --out "$T/base" --import "$IMPORT_ARGS" --families "")
 echo "CHECK: baselines only: all pairs of 3 classes (iforest), one pair with 2 seeds (ocsvm, supervised)"
