@@ -8,6 +8,7 @@ from the runs' own per-class tables, for one family (or baseline-free) setting.
 Reads OUT/runs.tsv (scripts/benchmark_fmnist.sh) and, for every matching cdae run,
 OUT/runs/n<N>_k<K>_g<G>_<family>_s<seed>_<config>/results/summary.tsv (cdae-infer's
 per-class table). Prints, as Markdown:
+  0. the AUROC (all) of every pair as a normal x known matrix;
   1. the worst pairs by AUROC (all), each with its three hardest anomaly classes;
   2. the normal x anomaly-class matrix of AUROC x 100 for the classes never labelled
      (for each normal class, an anomaly class's mean over the pairs where it was not the
@@ -92,6 +93,18 @@ def main(argv=None):
 
     print(f"## {args.family}, gamma_l {args.gamma}, seed {args.seed}: {len(rows)} pairs, "
           f"mean AUROC all {100 * sum(float(r['auroc_all']) for r in rows) / len(rows):.2f}\n")
+    normals = sorted({r["normal"] for r in rows}, key=lambda s: (len(s), s))
+    knowns = sorted({r["known"] for r in rows}, key=lambda s: (len(s), s))
+    by_pair = {(r["normal"], r["known"]): float(r["auroc_all"]) for r in rows}
+    print("### AUROC (all) x 100 of every pair: normal class per row, known class per column\n")
+    print("| normal \\ known | " + " | ".join(f"{k} {names.get(k) or ''}".strip() for k in knowns) + " | mean |")
+    print("|---|" + "---|" * (len(knowns) + 1))
+    for n in normals:
+        values = [by_pair.get((n, k)) for k in knowns]
+        present = [v for v in values if v is not None]
+        print(f"| {n} {names.get(n) or ''} | " + " | ".join("-" if v is None else f"{100 * v:.1f}" for v in values)
+              + f" | {100 * sum(present) / len(present):.1f} |")
+    print()
     print(f"### The {min(args.worst, len(rows))} worst pairs (AUROC x 100)\n")
     print("| normal | known | all | unseen | known | hardest anomaly classes |")
     print("|---|---|---|---|---|---|")
@@ -109,7 +122,6 @@ def main(argv=None):
             if label >= 2:
                 cells[(r["normal"], name)].append(a)
     anomaly_names = sorted({n for _, n in cells}, key=lambda n: [k for k, v in names.items() if v == n] or [n])
-    normals = sorted({r["normal"] for r in rows}, key=lambda s: (len(s), s))
     print("\n### Unseen classes: AUROC x 100 of each anomaly class against each normal class\n")
     print("(mean over the pairs where that class was not the known one)\n")
     print("| normal \\ anomaly | " + " | ".join(anomaly_names) + " |")

@@ -27,9 +27,10 @@ Forms:
   channels_last channels_last_3d input, weight and gradients (oneDNN's nDHWc path)
   frames2d      (conv1, deconv3) the one-frame layer as conv2d over N x 21 frames (cdae's
                 frame_convs=conv2d)
-  frame_gemm    (conv1, deconv3) cdae's frame_convs=im2col layers: unfold / matmul / fold
-                with autograd's backward; "bwd" = forward + backward call minus the forward,
-                every gradient at once (deconv3: dgrad + wgrad, conv1: wgrad)
+  frame_gemm    (conv1, deconv3) cdae's frame_convs=gemm layers (the default): conv1's forward
+                by conv2d over frames, its wgrad a batched GEMM with the frames' patches;
+                deconv3 a batched GEMM + fold, its "bwd" (dgrad + wgrad, autograd's) timed
+                as forward + backward minus the forward
   im2col        (conv1-3, fwd and wgrad) an explicit im2col copy and one GEMM, the copy
                 timed with each product: the form a hand-written layer would take
 GFLOP/s counts 2 FLOP per multiply-add of the product; "% peak" is against --peak
@@ -137,34 +138,39 @@ def frames_of(x):
 
 
 def frame_gemm_products(x, w, stride, transposed):
-    """cdae's frame_convs=im2col layers (src/model/frame_conv.cpp), autograd doing the
-    backward: fwd, then bwd = every gradient the layer gives in training (weight, and
-    input for deconv3) from one backward call."""
+    """cdae's frame_convs=gemm layers (src/model/frame_conv.cpp). conv1: the forward is
+    conv2d over the N x T frames, the weight gradient one batched GEMM of the output
+    gradient with the frames' patches (unfold), summed over the frames. deconv3: the
+    forward is one batched GEMM per frame, (out kh kw, C) x (C, H W), then fold; autograd
+    gives its backward. Returns fwd and bwd; bwd = every gradient the layer gives in
+    training (conv1: the weight's; deconv3: input and weight, from one backward call)."""
     n, t = x.size(0), x.size(2)
     k, s = tuple(w.shape[3:]), tuple(stride[1:])
+    if not transposed:
+        f = frames_of(x).contiguous()
+        w2 = w[:, :, 0]
+        y = F.conv2d(f, w2, None, s)
+        g = torch.randn_like(y)
+
+        def wgrad():
+            cols = F.unfold(f, k, stride=s)  # (N T, C kh kw, L)
+            return torch.bmm(g.view(g.size(0), g.size(1), -1), cols.transpose(1, 2)).sum(0)
+        return (lambda: F.conv2d(f, w2, None, s).view(n, t, *y.shape[1:]).transpose(1, 2)), wgrad
+
     w = w.detach().requires_grad_()
-    xi = x.detach().requires_grad_(transposed)  # conv1's input is the data: no gradient
+    xi = x.detach().requires_grad_()
 
     def forward():
-        # One GEMM over every output position of every frame: rows = positions.
-        if not transposed:
-            u = xi.unfold(3, k[0], s[0]).unfold(4, k[1], s[1])  # (N, C, T, Ho, Wo, kh, kw)
-            cols = u.permute(0, 2, 3, 4, 1, 5, 6).reshape(-1, w[0].numel())
-            out = cols.mm(w.view(w.size(0), -1).t())  # (N T Ho Wo, out)
-            return out.view(n, t, u.size(3), u.size(4), -1).permute(0, 4, 1, 2, 3).contiguous()
         h, wd = xi.shape[3:]
-        rows = xi.permute(0, 2, 3, 4, 1).reshape(-1, xi.size(1))  # (N T H W, C)
-        patches = rows.mm(w.view(w.size(0), -1))  # (N T H W, out kh kw)
-        patches = patches.view(n * t, h * wd, -1).transpose(1, 2)
+        frames = frames_of(xi).reshape(n * t, xi.size(1), h * wd)
+        wt = w.view(w.size(0), -1).t()
+        patches = torch.bmm(wt.expand(n * t, *wt.shape), frames)  # (N T, out kh kw, H W)
         out = ((h - 1) * s[0] + k[0], (wd - 1) * s[1] + k[1])
         return F.fold(patches, out, k, stride=s).view(n, t, w.size(1), *out).transpose(1, 2)
 
     y = forward()
     grad = torch.randn_like(y)
-
-    def backward():
-        forward().backward(grad)
-    return forward, backward
+    return forward, lambda: forward().backward(grad)
 
 
 def macs(name, batch):
@@ -210,16 +216,17 @@ def main():
             elif form == "frame_gemm":
                 if k[0] != 1:
                     continue
-                fwd, fwd_bwd = frame_gemm_products(x, w, s, transposed)
+                fwd, second = frame_gemm_products(x, w, s, transposed)
                 if args.check and reference is not None:
                     err = float((fwd().detach() - reference).abs().max() / reference.abs().max())
                     if err > 1e-4:
                         raise SystemExit(f"profile_seed_layers.py: {name} {form}: forward differs from the first "
                                          f"form by {err:.2e} (relative)")
                     print(f"# {name} {form}: forward checked against {forms[0]} (max relative difference {err:.1e})")
-                t_fwd, t_both = timed(fwd, args.repeats), timed(fwd_bwd, args.repeats)
-                for product, seconds, f in (("fwd", t_fwd, flop), ("bwd", t_both - t_fwd,
-                                                                    flop * (2 if transposed else 1))):
+                t_fwd, t_second = timed(fwd, args.repeats), timed(second, args.repeats)
+                # conv1: the second product is the weight gradient alone; deconv3: forward + backward.
+                t_bwd, bwd_name = (t_second - t_fwd, "bwd") if transposed else (t_second, "wgrad")
+                for product, seconds, f in (("fwd", t_fwd, flop), (bwd_name, t_bwd, flop * (2 if transposed else 1))):
                     print(f"| {name} | {form} | {product} | {seconds * 1e3:.1f} | {seconds * 1e3 / args.batch:.2f} | "
                           f"{f / seconds / 1e9:.1f} | {100 * f / seconds / 1e9 / peak:.0f} |", flush=True)
                 continue

@@ -173,6 +173,7 @@ def test_benchmark_errors(tmp):
         assert E.main([out, "--family", "dense", "--gamma", "0.05", "--plain-gamma", "0", "--worst", "1"]) == 0
     text = text.getvalue()
     assert "2 pairs, mean AUROC all 89.25" in text, text
+    assert "| 0 A | 84.5 | 94.0 | 89.2 |" in text, text  # the pair matrix: known 1 (B), known 2 (C), mean
     assert "| 0 A | 1 B | 84.5 | 70.0 | 99.0 | C 70.0, B 99.0 |" in text, text  # the worst pair, hardest first
     assert "| 0 A | 90.0 | 70.0 |" in text, text  # B unseen only in 0:2 (90), C only in 0:1 (70)
     assert "2 pairs: mean change -1.50 points; 0 gain or tie, 2 lose: 0:1 -2.00, 0:2 -1.00." in text, text
