@@ -169,6 +169,20 @@ def print_pairs(rows, groups, settings, gammas, class_names):
         print()
 
 
+def select(rows, seeds=None, pairs=None):
+    """The rows of the given seeds and (normal, known) pairs; None keeps all."""
+    if seeds is not None:
+        keep = set(seeds.split())
+        rows = [r for r in rows if r["seed"] in keep]
+    if pairs is not None:
+        wanted = pairs.split()
+        if wanted == ["ten"]:
+            wanted = [f"{c}:{(c + 1) % 10}" for c in range(10)]
+        keep = {tuple(w.split(":")) for w in wanted}
+        rows = [r for r in rows if (r["normal"], r["known"]) in keep]
+    return rows
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("runs", nargs="?", default="bench_out/fmnist/runs.tsv", help="runs.tsv of benchmark_fmnist.sh")
@@ -178,9 +192,15 @@ def main():
                    help="published figures beside the means: Deep SAD's Fashion-MNIST table, or none")
     p.add_argument("--class-names", default=FASHION_MNIST,
                    help="comma-separated names of the class ids in the per-pair tables (default: Fashion-MNIST's)")
+    p.add_argument("--seeds", help="only these seeds (space-separated), e.g. \"0\"")
+    p.add_argument("--pairs", help="only these NORMAL:KNOWN pairs (space-separated), or \"ten\" for "
+                   "0:1 1:2 ... 9:0 (e.g. the 10 pairs of a runs.tsv that also holds all 90)")
     args = p.parse_args()
     with open(args.runs) as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
+    rows = select(rows, args.seeds, args.pairs)
+    if not rows:
+        p.error(f"no run in {args.runs} matches --seeds / --pairs")
     # One setting = family, gamma_l and config (a hash of the config file,
     # the overrides, the data source and the ranks): other settings are not mixed in.
     groups = defaultdict(list)

@@ -191,6 +191,9 @@ def test_seed_statistics():
     assert abs(m - 0.7) < 1e-12 and s != s, (m, s)  # one seed: no spread
     assert T.setting_order({("supervised", "a"), ("iforest", "b"), ("dense", "c"), ("conv", "d")}) == \
         [("conv", "d"), ("dense", "c"), ("iforest", "b"), ("supervised", "a")]
+    assert T.select(rows, seeds="1") == rows[2:], T.select(rows, seeds="1")
+    assert T.select(rows, pairs="ten") == [rows[0], rows[2]]  # 0:1 is one of the ten, 1:0 is not
+    assert T.select(rows, seeds="0", pairs="1:0") == [rows[1]]
     print("seed statistics ok")
 
 
