@@ -49,23 +49,17 @@ def summary_path(out, row):
 
 
 def class_aurocs(out, row):
-    """{class name: (label, AUROC)} of one run's per-class table."""
+    """({anomaly class name: (label, AUROC)}, the normal class's name) of one run's per-class table."""
     run = summary_path(out, row)
     if not os.path.isfile(run):
         raise SystemExit(f"benchmark_errors.py: no per-class table {run} for the run in runs.tsv")
-    classes = {}
+    classes, normal = {}, None
     for r in read_tsv(run):
-        if r["label"].lstrip("-").isdigit() and r["auroc_vs_normal"] != "n/a":
-            classes[r["class"]] = (int(r["label"]), float(r["auroc_vs_normal"]))
-    return classes
-
-
-def normal_name(out, row):
-    """The class name of label 0 in a run's per-class table."""
-    for r in read_tsv(summary_path(out, row)):
         if r["label"] == "0":
-            return r["class"]
-    return None
+            normal = r["class"]
+        elif r["label"].lstrip("-").isdigit() and r["auroc_vs_normal"] != "n/a":
+            classes[r["class"]] = (int(r["label"]), float(r["auroc_vs_normal"]))
+    return classes, normal
 
 
 def main(argv=None):
@@ -83,13 +77,14 @@ def main(argv=None):
     if not rows:
         raise SystemExit(f"benchmark_errors.py: no {args.family} run at gamma_l {args.gamma}, seed {args.seed} "
                          f"in {args.out}/runs.tsv")
-    per_run = [(r, class_aurocs(args.out, r)) for r in rows]
-    names = {}
-    for r, classes in per_run:
+    per_run, names = [], {}
+    for r in rows:
+        classes, normal = class_aurocs(args.out, r)
+        per_run.append((r, classes))
         for name, (label, _) in classes.items():
             if label == 1:
                 names[r["known"]] = name
-        names[r["normal"]] = normal_name(args.out, r) or names.get(r["normal"])
+        names[r["normal"]] = normal or names.get(r["normal"])
 
     print(f"## {args.family}, gamma_l {args.gamma}, seed {args.seed}: {len(rows)} pairs, "
           f"mean AUROC all {100 * sum(float(r['auroc_all']) for r in rows) / len(rows):.2f}\n")
