@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "app/common.h"
+#include "app/op_profile.h"
 #include "dist/gradient_buckets.h"
 #include "train/adam.h"
 #include "train/from_config.h"
@@ -68,6 +69,12 @@ int main(int argc, char** argv) {
         ("warmup", "Untimed epochs first", cxxopts::value<int>()->default_value("3"))
         ("peak-tflops", "Peak of the device for MFU (H100 bf16 dense, as measured: 790)",
          cxxopts::value<double>()->default_value("790"))
+        ("profile-ops", "After the timed epochs, profile N more on rank 0 operator by operator and print each "
+         "operator's self time per epoch (LibTorch's profiler; not part of the timed figures)",
+         cxxopts::value<int>()->default_value("0"))
+        ("profile-top", "Rows of the operator table", cxxopts::value<int>()->default_value("25"))
+        ("profile-trace", "With --profile-ops, also write the Chrome trace of the profiled epochs to FILE",
+         cxxopts::value<std::string>()->default_value(""))
         ("json", "Print one JSON object instead of the table");
     cxxopts::ParseResult args;
     app::Session s;
@@ -95,11 +102,15 @@ int main(int argc, char** argv) {
     source->check(sizes, world);
     const auto settings = train::loss_settings(c);
     const int warmup = args["warmup"].as<int>(), timed = args["epochs"].as<int>();
+    const int profiled = args["profile-ops"].as<int>();
+    if (profiled < 0) throw std::invalid_argument("--profile-ops must be >= 0, got " + std::to_string(profiled));
+    app::OperatorProfile profile;
     std::vector<double> epoch_ms;
     Phases sum;
     auto now = [&] { sync(device); return Clock::now(); };
     auto ms = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-    for (int epoch = 0; epoch < warmup + timed; ++epoch) {
+    for (int epoch = 0; epoch < warmup + timed + profiled; ++epoch) {
+      if (profiled > 0 && rank == 0 && epoch == warmup + timed) profile.start();
       Phases p;
       const auto t0 = now();
       train::seed_dropout(c.seed, epoch, rank);
@@ -120,13 +131,14 @@ int main(int argc, char** argv) {
                                                               world),
                               settings);
       const auto t6 = now();
-      if (epoch < warmup) continue;
+      if (epoch < warmup || epoch >= warmup + timed) continue;
       p = {ms(t0, t1), ms(t1, t2), ms(t2, t3), ms(t3, t4), ms(t4, t5), ms(t5, t6)};
       epoch_ms.push_back(p.total());
       sum.data += p.data; sum.forward += p.forward; sum.backward += p.backward;
       sum.comm += p.comm; sum.optimizer += p.optimizer; sum.validation += p.validation;
     }
     if (rank != 0) return 0;
+    if (profiled > 0) profile.stop(args["profile-trace"].as<std::string>());
     const std::string model_name =
         c.model.family == "spatiotemporal" ? c.model.preset : c.model.family + (c.model.variational ? " (VAE)" : "");
     const double train_samples = c.batch_size_train + c.contrastive.n_outliers;
@@ -151,6 +163,14 @@ int main(int argc, char** argv) {
                           {"tflop_per_epoch", flop_per_epoch / 1e12}, {"tflops", tflops},
                           {"mfu", device.is_cuda() ? tflops / peak : -1.0}, {"peak_memory_mb", mem},
                           {"hours_for_20000_epochs", med * 20000 / 3.6e6}};
+      if (profiled > 0) {
+        auto rows = nlohmann::json::array();
+        for (const auto& r : profile.rows())
+          if (static_cast<int>(rows.size()) < args["profile-top"].as<int>())
+            rows.push_back({{"operator", r.name}, {"input_shapes", r.shapes}, {"calls", r.calls / profiled},
+                            {"self_ms_per_epoch", r.self_ms / profiled}, {"total_ms_per_epoch", r.total_ms / profiled}});
+        j["operators"] = {{"epochs", profiled}, {"self_ms_per_epoch", profile.recorded_ms() / profiled}, {"top", rows}};
+      }
       std::cout << j.dump() << std::endl;
       return 0;
     }
@@ -163,6 +183,7 @@ int main(int argc, char** argv) {
     if (device.is_cuda()) std::printf("   MFU %.1f%% of %.0f TFLOP/s", 100 * tflops / peak, peak);
     std::printf("\n  peak memory %.0f MB (%s)   20000 epochs: %.2f h\n", mem, device.is_cuda() ? "device" : "host RSS",
                 med * 20000 / 3.6e6);
+    if (profiled > 0) profile.print(stdout, args["profile-top"].as<int>(), profiled);
     return 0;
   });
 }

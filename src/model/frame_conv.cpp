@@ -1,5 +1,7 @@
 #include "model/frame_conv.h"
 
+#include <algorithm>
+
 namespace cdae::model {
 
 namespace F = torch::nn::functional;
@@ -27,6 +29,26 @@ torch::nn::Conv3d plain_frame_conv3d(int in_channels, const ConvSpec& s) {
 // reads both in place and writes (batch, rows, cols) contiguous.
 torch::Tensor batched_gemm(const torch::Tensor& w, const torch::Tensor& batch) {
   return torch::bmm(w.expand({batch.size(0), w.size(0), w.size(1)}), batch);
+}
+
+// (F, C, H, W) frames -> (F, C*kh*kw, L) patches, as F::unfold, but as one strided
+// copy of a view of the frames: ATen's im2col kernel runs ~2.4x slower on the seed's
+// 13x13 patches of 101x101 frames.
+torch::Tensor frame_patches(const torch::Tensor& frames, std::int64_t kh, std::int64_t kw, std::int64_t sh,
+                            std::int64_t sw) {
+  const auto x = frames.contiguous();
+  const auto f = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  const auto ho = (h - kh) / sh + 1, wo = (w - kw) / sw + 1;
+  return x.as_strided({f, c, kh, kw, ho, wo}, {c * h * w, h * w, w, 1, sh * w, sw}).reshape({f, c * kh * kw, ho * wo});
+}
+
+// Frames per chunk so that a chunk's patches take ~16 MB: they and the GEMM's
+// other operand then stay in a 32 MB L3 cache, where the patches of all 1134
+// frames of a seed batch would be 6 GB, written to fresh pages and read back
+// from memory.
+std::int64_t frames_per_chunk(std::int64_t patch_elements_per_frame, std::int64_t element_size) {
+  constexpr std::int64_t chunk_bytes = 16 << 20;
+  return std::max<std::int64_t>(1, chunk_bytes / (patch_elements_per_frame * element_size));
 }
 
 }  // namespace
@@ -59,11 +81,14 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// conv2d over frames whose weight gradient is one batched GEMM of the output gradient
-// with the input's patches: oneDNN's weight-gradient kernel for a one-input-channel,
-// 13x13 layer runs at 5-10% of this CPU's GEMM peak, the GEMM at ~40% (docs/performance.md).
-// The forward and the input gradient stay oneDNN's convolution kernels.
-struct Conv2dWithGemmWeightGrad : torch::autograd::Function<Conv2dWithGemmWeightGrad> {
+// conv2d over frames, forward by oneDNN, both gradients by batched GEMMs a chunk of
+// frames at a time: the weight's, the output gradient times the input's patches;
+// the input's, the transposed weight times the output gradient, folded into frames
+// (the decoder's one-frame layer in reverse). For the seed's one-input-channel,
+// 13x13 layer oneDNN's gradient kernels run at 5-10% of this CPU's GEMM peak, the
+// GEMMs at ~40% (docs/performance.md). The input gradient is needed even though
+// the input is data: the input batch norm's scale and shift learn through it.
+struct Conv2dWithGemmGradients : torch::autograd::Function<Conv2dWithGemmGradients> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& frames, const torch::Tensor& weight,
                                const torch::Tensor& bias, std::vector<std::int64_t> stride) {
     ctx->save_for_backward({frames, weight});
@@ -79,17 +104,26 @@ struct Conv2dWithGemmWeightGrad : torch::autograd::Function<Conv2dWithGemmWeight
     // float32: compute in the gradient's type, return each in its parameter's type.
     const auto g = grads[0].contiguous();
     const auto x = frames.to(g.scalar_type());
-    const auto w = weight.squeeze(2).to(g.scalar_type());
-    torch::Tensor grad_frames, grad_weight, grad_bias;
-    if (ctx->needs_input_grad(0))
-      grad_frames = std::get<0>(at::convolution_backward(g, x, w, c10::nullopt, stride, {0, 0}, {1, 1}, false,
-                                                         {0, 0}, 1, {true, false, false}))
-                        .to(frames.scalar_type());
-    if (ctx->needs_input_grad(1)) {
-      const auto cols = F::unfold(x, F::UnfoldFuncOptions({w.size(2), w.size(3)}).stride(stride));
-      const auto per_frame = torch::bmm(g.view({g.size(0), g.size(1), -1}), cols.transpose(1, 2));
-      grad_weight = per_frame.sum(0).view(weight.sizes()).to(weight.scalar_type());
+    const auto w = weight.squeeze(2).to(g.scalar_type());  // (out, C, kh, kw)
+    const auto kh = w.size(2), kw = w.size(3);
+    const auto rows = g.view({g.size(0), g.size(1), -1});  // (F, out, L)
+    const auto w_t = w.reshape({w.size(0), -1}).t();        // (C*kh*kw, out)
+    const bool want_input = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
+    std::vector<torch::Tensor> input_parts;
+    auto weight_sum = torch::zeros({w.size(0), w_t.size(0)}, g.options());
+    const auto chunk = frames_per_chunk(w_t.size(0) * rows.size(2), g.element_size());
+    for (std::int64_t f = 0; f < x.size(0); f += chunk) {
+      const auto n = std::min(chunk, x.size(0) - f);
+      const auto g_chunk = rows.narrow(0, f, n);
+      if (want_input)
+        input_parts.push_back(F::fold(batched_gemm(w_t, g_chunk),
+                                      F::FoldFuncOptions({x.size(2), x.size(3)}, {kh, kw}).stride(stride)));
+      if (want_weight)
+        weight_sum.addbmm_(g_chunk, frame_patches(x.narrow(0, f, n), kh, kw, stride[0], stride[1]).transpose(1, 2));
     }
+    torch::Tensor grad_frames, grad_weight, grad_bias;
+    if (want_input) grad_frames = torch::cat(input_parts).to(frames.scalar_type());
+    if (want_weight) grad_weight = weight_sum.view(weight.sizes()).to(weight.scalar_type());
     if (ctx->needs_input_grad(2)) grad_bias = g.sum({0, 2, 3}).to(weight.scalar_type());
     return {grad_frames, grad_weight, grad_bias, torch::Tensor()};
   }
@@ -98,10 +132,28 @@ struct Conv2dWithGemmWeightGrad : torch::autograd::Function<Conv2dWithGemmWeight
 }  // namespace
 
 torch::Tensor FrameConv2dImpl::forward(const torch::Tensor& x) {
-  const auto out = Conv2dWithGemmWeightGrad::apply(frames_of(x), weight, bias, std::vector<std::int64_t>{
+  const auto out = Conv2dWithGemmGradients::apply(frames_of(x), weight, bias, std::vector<std::int64_t>{
                                                                                   spec.stride[1], spec.stride[2]});
   return sequences_of(out, x.size(0), x.size(2));
 }
+
+namespace {
+
+// F::fold whose backward takes the patches of the gradient by frame_patches
+// rather than ATen's im2col kernel. geometry: {out_h, out_w, kh, kw, sh, sw}.
+struct FoldFrames : torch::autograd::Function<FoldFrames> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& patches, std::vector<std::int64_t> geometry) {
+    ctx->saved_data["geometry"] = geometry;
+    const auto& g = geometry;
+    return F::fold(patches, F::FoldFuncOptions({g[0], g[1]}, {g[2], g[3]}).stride({g[4], g[5]}));
+  }
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto g = ctx->saved_data["geometry"].toIntVector();
+    return {frame_patches(grads[0], g[2], g[3], g[4], g[5]), torch::Tensor()};
+  }
+};
+
+}  // namespace
 
 FrameConvTranspose3dImpl::FrameConvTranspose3dImpl(int in_channels, const ConvSpec& s) : spec(s) {
   torch::nn::ConvTranspose3d plain(
@@ -115,10 +167,18 @@ torch::Tensor FrameConvTranspose3dImpl::forward(const torch::Tensor& x) {
   const auto n = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
   const auto kh = spec.kernel[1], kw = spec.kernel[2], sh = spec.stride[1], sw = spec.stride[2];
   const auto ho = (h - 1) * sh + kh, wo = (w - 1) * sw + kw;
-  // One GEMM gives every output patch, (N*T, out*kh*kw, H*W); fold adds the overlaps.
+  // A GEMM gives a frame's output patches, (out*kh*kw, H*W); fold adds the overlaps.
+  // A chunk of frames at a time: autograd then keeps chunk-sized patches in the
+  // backward pass as well (the input gradient's GEMM and the weight's).
   const auto frames = frames_of(x).reshape({n * t, c, h * w});
-  const auto patches = batched_gemm(weight.view({c, -1}).t().to(frames.scalar_type()), frames);
-  const auto out = F::fold(patches, F::FoldFuncOptions({ho, wo}, {kh, kw}).stride({sh, sw}));
+  const auto w_t = weight.view({c, -1}).t().to(frames.scalar_type());
+  const auto chunk = frames_per_chunk(w_t.size(0) * h * w, frames.element_size());
+  std::vector<torch::Tensor> outs;
+  for (std::int64_t f = 0; f < n * t; f += chunk) {
+    const auto patches = batched_gemm(w_t, frames.narrow(0, f, std::min(chunk, n * t - f)));
+    outs.push_back(FoldFrames::apply(patches, std::vector<std::int64_t>{ho, wo, kh, kw, sh, sw}));
+  }
+  const auto out = outs.size() == 1 ? outs.front() : torch::cat(outs);
   return sequences_of(out + bias.view({1, -1, 1, 1}), n, t);
 }
 

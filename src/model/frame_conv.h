@@ -22,9 +22,9 @@ TORCH_MODULE(FrameConv3d);
 
 // The same layer as a 2-D convolution over the N*T frames. On CPUs oneDNN's
 // 2-D kernels are far faster for one input channel: the cpu preset's
-// 1 -> 16 layer, forward + weight gradient, 3 ms instead of 89 ms. Its weight
-// gradient is a batched GEMM of the output gradient with the input's patches,
-// not oneDNN's kernel (5-10% of the GEMM peak for the seed's 1 -> 128, 13x13).
+// 1 -> 16 layer, forward + weight gradient, 3 ms instead of 89 ms. Its two
+// gradients are batched GEMMs (with the input's patches; folded into frames),
+// not oneDNN's kernels (5-10% of the GEMM peak for the seed's 1 -> 128, 13x13).
 struct FrameConv2dImpl : torch::nn::Module {
   FrameConv2dImpl(int in_channels, const ConvSpec& spec);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)

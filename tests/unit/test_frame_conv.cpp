@@ -85,6 +85,22 @@ TEST(FrameConv, TransposedConvMatchesConvTranspose3dAtTheSeedKernel) {
   }
 }
 
+TEST(FrameConv, SeedKernelOnFullFramesSpansSeveralChunks) {
+  // Patches go through the GEMMs ~16 MB of frames at a time. At the seed's 101x101
+  // frames in float64 a frame's patches are 169 x 45 x 45 x 8 bytes = 2.7 MB: six
+  // frames per chunk, so the ten frames here make a full chunk and a partial one.
+  torch::manual_seed(9);
+  FrameConv2d conv(1, ConvSpec{128, {1, 13, 13}, {1, 2, 2}});
+  torch::manual_seed(9);
+  torch::nn::Conv3d plain_conv(torch::nn::Conv3dOptions(1, 128, {1, 13, 13}).stride({1, 2, 2}));
+  expect_same_layer(conv, plain_conv, torch::randn({2, 1, 5, 101, 101}, torch::kFloat64));
+  torch::manual_seed(10);
+  FrameConvTranspose3d deconv(128, ConvSpec{1, {1, 13, 13}, {1, 2, 2}});
+  torch::manual_seed(10);
+  torch::nn::ConvTranspose3d plain_deconv(torch::nn::ConvTranspose3dOptions(128, 1, {1, 13, 13}).stride({1, 2, 2}));
+  expect_same_layer(deconv, plain_deconv, torch::randn({2, 128, 5, 45, 45}, torch::kFloat64));
+}
+
 namespace {
 
 // The plain layers (Conv3d, ConvTranspose3d everywhere) against a choice of
