@@ -1,6 +1,7 @@
 #include "model/autoencoder.h"
 
 #include "model/conv_transpose.h"
+#include "model/counter_dropout.h"
 #include "model/frame_conv.h"
 
 namespace cdae::model {
@@ -61,7 +62,7 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   else
     encoder->push_back(torch::nn::Conv3d(conv_options(a.in_channels, e[0])));
   encoder->push_back(torch::nn::ReLU());
-  encoder->push_back(torch::nn::Dropout(a.dropout));
+  encoder->push_back(CounterDropout(a.dropout));
   encoder->push_back(torch::nn::Conv3d(conv_options(e[0].out_channels, e[1])));
   encoder->push_back(torch::nn::ReLU());
   encoder->push_back(torch::nn::Conv3d(conv_options(e[1].out_channels, e[2])));

@@ -119,7 +119,10 @@ struct Conv2dWithGemmGradients : torch::autograd::Function<Conv2dWithGemmGradien
         input_parts.push_back(F::fold(batched_gemm(w_t, g_chunk),
                                       F::FoldFuncOptions({x.size(2), x.size(3)}, {kh, kw}).stride(stride)));
       if (want_weight)
-        weight_sum.addbmm_(g_chunk, frame_patches(x.narrow(0, f, n), kh, kw, stride[0], stride[1]).transpose(1, 2));
+        // bmm + sum, not addbmm_: ATen's addbmm_ is one addmm_ call per frame, which costs
+        // more than the GEMMs at the small presets' 17x17 frames.
+        weight_sum += torch::bmm(g_chunk, frame_patches(x.narrow(0, f, n), kh, kw, stride[0], stride[1]).transpose(1, 2))
+                          .sum(0);
     }
     torch::Tensor grad_frames, grad_weight, grad_bias;
     if (want_input) grad_frames = torch::cat(input_parts).to(frames.scalar_type());
