@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # cdae-bench and the PyTorch side of the benchmark run on CPU and report
-# sane figures (the figures themselves are recorded in docs/performance.md).
+# sane figures (the figures themselves are recorded in docs/performance.md);
+# --profile-ops gives an operator table and a Chrome trace.
 # Usage: bash test_bench.sh BUILD_DIR SOURCE_DIR
 source "$(dirname "$0")/../support/lib.sh" "$@"
 mpirun --oversubscribe --bind-to none -np 2 "$BIN/cdae-bench" --config "$SRC/configs/smoke.json" --epochs 3 --warmup 1 \
-  --json > "$T/cdae.json"
+  --profile-ops 1 --profile-top 8 --profile-trace "$T/trace.json" --json > "$T/cdae.json"
 "$BIN/cdae-bench" --config "$SRC/configs/smoke.json" --epochs 2 --warmup 1 | tee "$T/cdae.txt"
 $PY "$SRC/python/bench_reference.py" --config "$SRC/configs/smoke.json" --device cpu --variants fp32 --epochs 2 \
   --warmup 1 --json > "$T/torch.json"
@@ -18,6 +19,15 @@ split = c["split_ms"]
 assert set(split) == {"data", "forward", "backward", "comm", "optimizer", "validation"}, split
 assert all(v >= 0 for v in split.values()) and split["backward"] > 0, split
 assert c["tflop_per_epoch"] > 0 and c["tflops"] > 0 and c["peak_memory_mb"] > 0, c
+ops = c["operators"]
+assert ops["epochs"] == 1 and ops["self_ms_per_epoch"] > 0 and len(ops["top"]) == 8, ops
+selfs = [r["self_ms_per_epoch"] for r in ops["top"]]
+assert selfs == sorted(selfs, reverse=True) and sum(selfs) <= ops["self_ms_per_epoch"] * 1.0001, selfs
+assert all(r["operator"] and r["calls"] >= 1 and r["total_ms_per_epoch"] >= r["self_ms_per_epoch"] * 0.9999
+           for r in ops["top"]), ops["top"]
+assert any("conv" in r["operator"] or "bmm" in r["operator"] or "col2im" in r["operator"] for r in ops["top"]), ops["top"]
+trace = json.load(open(f"{T}/trace.json"))
+assert any(e.get("name") == ops["top"][0]["operator"] for e in trace["traceEvents"]), "top operator not in the trace"
 t = json.loads(open(f"{T}/torch.json").read().strip().splitlines()[-1])
 assert t["variants"]["fp32"]["median_ms"] > 0, t
 print(f"PASS: cdae-bench {c['ms_per_epoch_median']:.1f} ms/epoch on 2 ranks; PyTorch fp32 {t['variants']['fp32']['median_ms']:.1f} ms/epoch")
