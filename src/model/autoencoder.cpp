@@ -3,6 +3,7 @@
 #include "model/conv_transpose.h"
 #include "model/counter_dropout.h"
 #include "model/frame_conv.h"
+#include "model/sequence_gemm_conv.h"
 
 namespace cdae::model {
 
@@ -57,8 +58,10 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   encoder->push_back(input_norm);
   if (a.frame_convs == "im2col" && is_framewise(e[0]))
     encoder->push_back(FrameConv3d(a.in_channels, e[0]));
-  else if ((a.frame_convs == "conv2d" || a.frame_convs == "gemm") && is_framewise(e[0]))
+  else if (a.frame_convs == "conv2d" && is_framewise(e[0]))
     encoder->push_back(FrameConv2d(a.in_channels, e[0]));
+  else if (a.frame_convs == "gemm" && is_framewise(e[0]))
+    encoder->push_back(SequenceGemmConv(a.in_channels, e[0]));
   else
     encoder->push_back(torch::nn::Conv3d(conv_options(a.in_channels, e[0])));
   encoder->push_back(torch::nn::ReLU());
@@ -82,8 +85,10 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   decoder->push_back(torch::nn::ReLU());
   push_deconv(d[0].out_channels, d[1]);
   decoder->push_back(torch::nn::ReLU());
-  if ((a.frame_convs == "im2col" || a.frame_convs == "gemm") && is_framewise(d[2]))
+  if (a.frame_convs == "im2col" && is_framewise(d[2]))
     decoder->push_back(FrameConvTranspose3d(d[1].out_channels, d[2]));
+  else if (a.frame_convs == "gemm" && is_framewise(d[2]))
+    decoder->push_back(SequenceGemmConvTranspose(d[1].out_channels, d[2]));
   else
     push_deconv(d[1].out_channels, d[2]);
   if (a.output == "sigmoid")

@@ -7,6 +7,7 @@
 #include "model/autoencoder.h"
 #include "model/conv_transpose.h"
 #include "model/frame_conv.h"
+#include "model/sequence_gemm_conv.h"
 
 using namespace cdae::model;
 
@@ -99,6 +100,55 @@ TEST(FrameConv, SeedKernelOnFullFramesSpansSeveralChunks) {
   torch::manual_seed(10);
   torch::nn::ConvTranspose3d plain_deconv(torch::nn::ConvTranspose3dOptions(128, 1, {1, 13, 13}).stride({1, 2, 2}));
   expect_same_layer(deconv, plain_deconv, torch::randn({2, 128, 5, 45, 45}, torch::kFloat64));
+}
+
+TEST(SequenceGemmConv, MatchesConv3dForwardAndBackward) {
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(11);
+    SequenceGemmConv fast(2, ConvSpec{6, {1, 5, 5}, {1, 2, 2}});
+    torch::manual_seed(11);
+    torch::nn::Conv3d plain(torch::nn::Conv3dOptions(2, 6, {1, 5, 5}).stride({1, 2, 2}));
+    expect_same_layer(fast, plain, torch::randn({3, 2, 4, 17, 15}, dtype));
+  }
+}
+
+TEST(SequenceGemmConv, TransposedMatchesConvTranspose3dForwardAndBackward) {
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(12);
+    SequenceGemmConvTranspose fast(6, ConvSpec{2, {1, 5, 5}, {1, 2, 2}});
+    torch::manual_seed(12);
+    torch::nn::ConvTranspose3d plain(torch::nn::ConvTranspose3dOptions(6, 2, {1, 5, 5}).stride({1, 2, 2}));
+    expect_same_layer(fast, plain, torch::randn({2, 6, 3, 7, 8}, dtype));
+  }
+}
+
+TEST(SequenceGemmConv, SeedKernelOnFullFrames) {
+  // The seed's one-frame layers (1 -> 128 and 128 -> 1, 13x13, stride 2) on 101x101 frames.
+  torch::manual_seed(13);
+  SequenceGemmConv conv(1, ConvSpec{128, {1, 13, 13}, {1, 2, 2}});
+  torch::manual_seed(13);
+  torch::nn::Conv3d plain_conv(torch::nn::Conv3dOptions(1, 128, {1, 13, 13}).stride({1, 2, 2}));
+  expect_same_layer(conv, plain_conv, torch::randn({2, 1, 3, 101, 101}, torch::kFloat64));
+  torch::manual_seed(14);
+  SequenceGemmConvTranspose deconv(128, ConvSpec{1, {1, 13, 13}, {1, 2, 2}});
+  torch::manual_seed(14);
+  torch::nn::ConvTranspose3d plain_deconv(torch::nn::ConvTranspose3dOptions(128, 1, {1, 13, 13}).stride({1, 2, 2}));
+  expect_same_layer(deconv, plain_deconv, torch::randn({2, 128, 3, 45, 45}, torch::kFloat64));
+}
+
+TEST(SequenceGemmConv, TakesAnyLayoutAndReturnsNcdhw) {
+  // The output is contiguous NCDHW (what the next layer reads without a copy),
+  // whatever the input's layout; the input gradient has the input's shape.
+  torch::manual_seed(15);
+  SequenceGemmConv conv(2, ConvSpec{4, {1, 3, 3}, {1, 1, 1}});
+  const auto x = torch::randn({2, 5, 2, 9, 9}).permute({0, 2, 1, 3, 4}).requires_grad_(true);
+  ASSERT_FALSE(x.is_contiguous());
+  const auto y = conv->forward(x);
+  EXPECT_TRUE(y.is_contiguous());
+  const auto y_ref = conv->forward(x.detach().contiguous());
+  EXPECT_TRUE(torch::allclose(y, y_ref));
+  y.sum().backward();
+  EXPECT_EQ(x.grad().sizes(), x.sizes());
 }
 
 namespace {

@@ -1,0 +1,161 @@
+#include "model/sequence_gemm_conv.h"
+
+#include <ATen/autocast_mode.h>
+
+namespace cdae::model {
+
+namespace F = torch::nn::functional;
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+namespace {
+
+// The type the GEMMs run in: autocast's (bf16) where it is on for the input's
+// device, as for the convolutions these layers replace, else the input's.
+torch::ScalarType compute_type(const torch::Tensor& x) {
+  const auto device = x.device().type();
+  return at::autocast::is_autocast_enabled(device) ? at::autocast::get_autocast_dtype(device) : x.scalar_type();
+}
+
+// A sequence (C, T, H, W), contiguous -> its patches (C*kh*kw, T*Ho*Wo): one strided copy.
+torch::Tensor sequence_patches(const torch::Tensor& s, std::int64_t kh, std::int64_t kw, std::int64_t sh,
+                               std::int64_t sw) {
+  const auto c = s.size(0), t = s.size(1), h = s.size(2), w = s.size(3);
+  const auto ho = (h - kh) / sh + 1, wo = (w - kw) / sw + 1;
+  return s.as_strided({c, kh, kw, t, ho, wo}, {t * h * w, w, 1, h * w, sh * w, sw})
+      .reshape({c * kh * kw, t * ho * wo});
+}
+
+// w (rows, k) times each frame of a sequence seen as (k, T, L): (T, rows, L), the
+// layout F::fold takes. bmm reads the frames in place (row stride T*L), so the
+// patches need no transposing copy.
+torch::Tensor gemm_per_frame(const torch::Tensor& w, const torch::Tensor& seq) {
+  const auto k = seq.size(0), t = seq.size(1);
+  return torch::bmm(w.expand({t, w.size(0), k}), seq.permute({1, 0, 2}));
+}
+
+// Per-frame patches (T, C*kh*kw, L) -> the sequence (C, T, H, W) they add up to.
+torch::Tensor fold_frames(const torch::Tensor& per_frame, std::int64_t h, std::int64_t w, std::int64_t kh,
+                          std::int64_t kw, std::int64_t sh, std::int64_t sw) {
+  return F::fold(per_frame, F::FoldFuncOptions({h, w}, {kh, kw}).stride({sh, sw})).permute({1, 0, 2, 3});
+}
+
+// geometry: {kh, kw, sh, sw}
+struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
+                               const torch::Tensor& bias, std::vector<std::int64_t> geometry) {
+    const auto x = input.to(compute_type(input)).contiguous();
+    ctx->save_for_backward({input, weight});
+    ctx->saved_data["geometry"] = geometry;
+    const auto kh = geometry[0], kw = geometry[1], sh = geometry[2], sw = geometry[3];
+    const auto n = x.size(0), t = x.size(2), ho = (x.size(3) - kh) / sh + 1, wo = (x.size(4) - kw) / sw + 1;
+    const auto w = weight.reshape({weight.size(0), -1}).to(x.scalar_type());  // (out, C*kh*kw)
+    const auto b = bias.to(x.scalar_type()).unsqueeze(1);                     // (out, 1)
+    auto out = torch::empty({n, w.size(0), t, ho, wo}, x.options());
+    for (std::int64_t i = 0; i < n; ++i) {
+      auto out_i = out[i].view({w.size(0), t * ho * wo});
+      torch::addmm_out(out_i, b, w, sequence_patches(x[i], kh, kw, sh, sw));
+    }
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &input = saved[0], &weight = saved[1];
+    const auto g = ctx->saved_data["geometry"].toIntVector();
+    const auto kh = g[0], kw = g[1], sh = g[2], sw = g[3];
+    // Under autocast the gradient may be bf16 while the saved tensors are float32:
+    // compute in the gradient's type, return each in its input's type.
+    const auto grad = grads[0].contiguous();
+    const auto x = input.to(grad.scalar_type()).contiguous();
+    const auto w = weight.reshape({weight.size(0), -1}).to(grad.scalar_type());  // (out, C*kh*kw)
+    const auto n = x.size(0), t = x.size(2), h = x.size(3), wd = x.size(4);
+    const bool want_input = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
+    torch::Tensor grad_input = want_input ? torch::empty_like(x) : torch::Tensor();
+    auto grad_w = torch::zeros_like(w);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto g_i = grad[i].view({w.size(0), -1});  // (out, T*L)
+      if (want_weight) grad_w.addmm_(g_i, sequence_patches(x[i], kh, kw, sh, sw).t());
+      if (want_input)
+        grad_input[i].copy_(fold_frames(gemm_per_frame(w.t(), g_i.view({w.size(0), t, -1})), h, wd, kh, kw, sh, sw));
+    }
+    torch::Tensor grad_weight, grad_bias;
+    if (want_input) grad_input = grad_input.to(input.scalar_type());
+    if (want_weight) grad_weight = grad_w.view(weight.sizes()).to(weight.scalar_type());
+    if (ctx->needs_input_grad(2)) grad_bias = grad.sum({0, 2, 3, 4}).to(weight.scalar_type());
+    return {grad_input, grad_weight, grad_bias, torch::Tensor()};
+  }
+};
+
+// geometry: {kh, kw, sh, sw}; weight_t (out*kh*kw, C) = the transposed conv's weight, transposed.
+struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySequenceGemm> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight_t,
+                               std::int64_t out_channels, std::vector<std::int64_t> geometry) {
+    const auto x = input.to(compute_type(input)).contiguous();
+    ctx->save_for_backward({input, weight_t});
+    ctx->saved_data["geometry"] = geometry;
+    const auto kh = geometry[0], kw = geometry[1], sh = geometry[2], sw = geometry[3];
+    const auto n = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), wd = x.size(4);
+    const auto ho = (h - 1) * sh + kh, wo = (wd - 1) * sw + kw;
+    const auto w_t = weight_t.to(x.scalar_type());
+    auto out = torch::empty({n, out_channels, t, ho, wo}, x.options());
+    for (std::int64_t i = 0; i < n; ++i)
+      out[i].copy_(fold_frames(gemm_per_frame(w_t, x[i].view({c, t, h * wd})), ho, wo, kh, kw, sh, sw));
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &input = saved[0], &weight_t = saved[1];
+    const auto g = ctx->saved_data["geometry"].toIntVector();
+    const auto kh = g[0], kw = g[1], sh = g[2], sw = g[3];
+    const auto grad = grads[0].contiguous();  // (N, out, T, Ho, Wo)
+    const auto x = input.to(grad.scalar_type()).contiguous();
+    const auto w_t = weight_t.to(grad.scalar_type());  // (out*kh*kw, C)
+    const auto n = x.size(0), c = x.size(1);
+    auto grad_input = torch::empty_like(x);
+    auto grad_w_t = torch::zeros_like(w_t);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto patches = sequence_patches(grad[i], kh, kw, sh, sw);  // (out*kh*kw, T*L)
+      auto grad_i = grad_input[i].view({c, -1});
+      torch::mm_out(grad_i, w_t.t(), patches);
+      grad_w_t.addmm_(patches, x[i].view({c, -1}).t());
+    }
+    return {grad_input.to(input.scalar_type()), grad_w_t.to(weight_t.scalar_type()), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s) : spec(s) {
+  // The plain layer's parameters, so a seed gives the same weights whichever form runs.
+  torch::nn::Conv3d plain(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
+                              .stride({1, s.stride[1], s.stride[2]}));
+  weight = register_parameter("weight", plain->weight.detach().clone());
+  bias = register_parameter("bias", plain->bias.detach().clone());
+}
+
+torch::Tensor SequenceGemmConvImpl::forward(const torch::Tensor& x) {
+  return ConvBySequenceGemm::apply(x, weight, bias,
+                                   std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1],
+                                                             spec.stride[2]});
+}
+
+SequenceGemmConvTransposeImpl::SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& s) : spec(s) {
+  torch::nn::ConvTranspose3d plain(
+      torch::nn::ConvTranspose3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
+          .stride({1, s.stride[1], s.stride[2]}));
+  weight = register_parameter("weight", plain->weight.detach().clone());
+  bias = register_parameter("bias", plain->bias.detach().clone());
+}
+
+torch::Tensor SequenceGemmConvTransposeImpl::forward(const torch::Tensor& x) {
+  const auto w_t = weight.view({weight.size(0), -1}).t();  // (out*kh*kw, C)
+  const auto out = ConvTransposeBySequenceGemm::apply(
+      x, w_t, spec.out_channels,
+      std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1], spec.stride[2]});
+  return out + bias.view({1, -1, 1, 1, 1});
+}
+
+}  // namespace cdae::model

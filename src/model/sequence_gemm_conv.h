@@ -1,0 +1,35 @@
+// The one-frame layers (kernel 1 x kh x kw) as one GEMM per sequence, in the
+// NCDHW layout the rest of the model uses: a sequence's patches, a
+// (C*kh*kw, T*L) matrix, are a strided view of its frames, so
+//   conv:            out_n (out, T*L) = W (out, C*kh*kw) . P_n + b
+//   transposed conv: out_n = fold over frames of W^T (out*kh*kw, C) . x_n (C, T*L)
+// and both gradients are GEMMs with the same matrices. The frame-by-frame forms
+// (frame_conv.h) return (N*T, C, H, W) frames, which the next layer copied into
+// NCDHW, in both passes: three copies of the seed's 1.2 GB activation, 10% of its
+// step (docs/performance.md, "The whole step, operator by operator"). Same
+// parameters (names, shapes, default initialisation) and the same function as
+// the plain Conv3d / ConvTranspose3d, which tests check.
+#pragma once
+#include <torch/torch.h>
+
+#include "model/architecture.h"
+
+namespace cdae::model {
+
+struct SequenceGemmConvImpl : torch::nn::Module {
+  SequenceGemmConvImpl(int in_channels, const ConvSpec& spec);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
+  ConvSpec spec;
+  torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out): the Conv3d's
+};
+TORCH_MODULE(SequenceGemmConv);
+
+struct SequenceGemmConvTransposeImpl : torch::nn::Module {
+  SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& spec);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
+  ConvSpec spec;
+  torch::Tensor weight, bias;  // (in, out, 1, kh, kw), (out): the ConvTranspose3d's
+};
+TORCH_MODULE(SequenceGemmConvTranspose);
+
+}  // namespace cdae::model
