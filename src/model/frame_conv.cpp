@@ -16,13 +16,6 @@ torch::Tensor sequences_of(const torch::Tensor& frames, std::int64_t n, std::int
   return frames.view({n, t, frames.size(1), frames.size(2), frames.size(3)}).permute({0, 2, 1, 3, 4});
 }
 
-// The plain layer that the faster forms take their parameters from, so a
-// seed gives the same weights whichever form runs.
-torch::nn::Conv3d plain_frame_conv3d(int in_channels, const ConvSpec& s) {
-  return torch::nn::Conv3d(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
-                               .stride({1, s.stride[1], s.stride[2]}));
-}
-
 // w (rows, k) times each of the batch's (k, cols) matrices. torch::matmul of a 2-D by a
 // 3-D tensor folds the batch by transposing the 3-D operand and its result (two strided
 // copies that cost more than the GEMM at the seed's sizes); bmm of the expanded weight
@@ -189,9 +182,7 @@ struct FrameTransposedGemm : torch::autograd::Function<FrameTransposedGemm> {
 }  // namespace
 
 FrameConvTranspose3dImpl::FrameConvTranspose3dImpl(int in_channels, const ConvSpec& s) : spec(s) {
-  torch::nn::ConvTranspose3d plain(
-      torch::nn::ConvTranspose3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
-          .stride({1, s.stride[1], s.stride[2]}));
+  const auto plain = plain_frame_conv_transpose3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
@@ -205,6 +196,17 @@ torch::Tensor FrameConvTranspose3dImpl::forward(const torch::Tensor& x) {
   const auto w_t = weight.view({c, -1}).t().to(frames.scalar_type());
   const auto out = FrameTransposedGemm::apply(frames, w_t, std::vector<std::int64_t>{ho, wo, kh, kw, sh, sw});
   return sequences_of(out + bias.view({1, -1, 1, 1}), n, t);
+}
+
+torch::nn::Conv3d plain_frame_conv3d(int in_channels, const ConvSpec& s) {
+  return torch::nn::Conv3d(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
+                               .stride({1, s.stride[1], s.stride[2]}));
+}
+
+torch::nn::ConvTranspose3d plain_frame_conv_transpose3d(int in_channels, const ConvSpec& s) {
+  return torch::nn::ConvTranspose3d(
+      torch::nn::ConvTranspose3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
+          .stride({1, s.stride[1], s.stride[2]}));
 }
 
 }  // namespace cdae::model

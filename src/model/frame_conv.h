@@ -42,6 +42,11 @@ struct FrameConvTranspose3dImpl : torch::nn::Module {
 };
 TORCH_MODULE(FrameConvTranspose3d);
 
+// The plain one-frame layers that every faster form takes its parameters from,
+// so a seed gives the same weights whichever form runs.
+torch::nn::Conv3d plain_frame_conv3d(int in_channels, const ConvSpec& spec);
+torch::nn::ConvTranspose3d plain_frame_conv_transpose3d(int in_channels, const ConvSpec& spec);
+
 // True when a layer works frame by frame (temporal kernel and stride 1).
 inline bool is_framewise(const ConvSpec& s) { return s.kernel[0] == 1 && s.stride[0] == 1; }
 

@@ -2,6 +2,8 @@
 
 #include <ATen/autocast_mode.h>
 
+#include "model/frame_conv.h"
+
 namespace cdae::model {
 
 namespace F = torch::nn::functional;
@@ -129,9 +131,7 @@ struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySe
 }  // namespace
 
 SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s) : spec(s) {
-  // The plain layer's parameters, so a seed gives the same weights whichever form runs.
-  torch::nn::Conv3d plain(torch::nn::Conv3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
-                              .stride({1, s.stride[1], s.stride[2]}));
+  const auto plain = plain_frame_conv3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
@@ -143,9 +143,7 @@ torch::Tensor SequenceGemmConvImpl::forward(const torch::Tensor& x) {
 }
 
 SequenceGemmConvTransposeImpl::SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& s) : spec(s) {
-  torch::nn::ConvTranspose3d plain(
-      torch::nn::ConvTranspose3dOptions(in_channels, s.out_channels, {1, s.kernel[1], s.kernel[2]})
-          .stride({1, s.stride[1], s.stride[2]}));
+  const auto plain = plain_frame_conv_transpose3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
