@@ -152,6 +152,7 @@ int main(int argc, char** argv) {
     const double mem = peak_memory_mb(device);
     const double lo = *std::min_element(epoch_ms.begin(), epoch_ms.end());
     const double hi = *std::max_element(epoch_ms.begin(), epoch_ms.end());
+    const bool huge_pages = app::large_host_tensors_use_huge_pages();
     if (args.count("json")) {
       nlohmann::json j = {{"config", s.config_path}, {"model", model_name}, {"device", device.str()},
                           {"ranks", world}, {"backend", comm.name()}, {"precision", c.precision},
@@ -162,7 +163,9 @@ int main(int argc, char** argv) {
                                         {"validation", sum.validation / n}}},
                           {"tflop_per_epoch", flop_per_epoch / 1e12}, {"tflops", tflops},
                           {"mfu", device.is_cuda() ? tflops / peak : -1.0}, {"peak_memory_mb", mem},
-                          {"hours_for_20000_epochs", med * 20000 / 3.6e6}};
+                          {"hours_for_20000_epochs", med * 20000 / 3.6e6},
+                          {"host_huge_pages", huge_pages},
+                          {"transparent_huge_pages", app::transparent_huge_page_mode()}};
       if (profiled > 0) {
         auto rows = nlohmann::json::array();
         for (const auto& r : profile.rows())
@@ -183,6 +186,8 @@ int main(int argc, char** argv) {
     if (device.is_cuda()) std::printf("   MFU %.1f%% of %.0f TFLOP/s", 100 * tflops / peak, peak);
     std::printf("\n  peak memory %.0f MB (%s)   20000 epochs: %.2f h\n", mem, device.is_cuda() ? "device" : "host RSS",
                 med * 20000 / 3.6e6);
+    std::printf("  host tensors of 2 MB and more on huge pages: %s (kernel THP mode %s)\n", huge_pages ? "yes" : "no",
+                app::transparent_huge_page_mode().c_str());
     if (profiled > 0) profile.print(stdout, args["profile-top"].as<int>(), profiled);
     return 0;
   });

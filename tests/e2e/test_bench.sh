@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cdae-bench and the PyTorch side of the benchmark run on CPU and report
 # sane figures (the figures themselves are recorded in docs/performance.md);
-# --profile-ops gives an operator table and a Chrome trace.
+# --profile-ops gives an operator table and a Chrome trace; large host tensors
+# are on huge pages where the kernel offers them.
 # Usage: bash test_bench.sh BUILD_DIR SOURCE_DIR
 source "$(dirname "$0")/../support/lib.sh" "$@"
 mpirun --oversubscribe --bind-to none -np 2 "$BIN/cdae-bench" --config "$SRC/configs/smoke.json" --epochs 3 --warmup 1 \
@@ -19,6 +20,8 @@ split = c["split_ms"]
 assert set(split) == {"data", "forward", "backward", "comm", "optimizer", "validation"}, split
 assert all(v >= 0 for v in split.values()) and split["backward"] > 0, split
 assert c["tflop_per_epoch"] > 0 and c["tflops"] > 0 and c["peak_memory_mb"] > 0, c
+# Large host tensors on transparent huge pages wherever the kernel offers them (app/host_memory.h).
+assert c["host_huge_pages"] == (c["transparent_huge_pages"] in ("madvise", "always")), c
 ops = c["operators"]
 assert ops["epochs"] == 1 and ops["self_ms_per_epoch"] > 0 and len(ops["top"]) == 8, ops
 selfs = [r["self_ms_per_epoch"] for r in ops["top"]]
@@ -33,3 +36,4 @@ assert t["variants"]["fp32"]["median_ms"] > 0, t
 print(f"PASS: cdae-bench {c['ms_per_epoch_median']:.1f} ms/epoch on 2 ranks; PyTorch fp32 {t['variants']['fp32']['median_ms']:.1f} ms/epoch")
 PY
 grep -q "ms/epoch   median" "$T/cdae.txt"
+grep -q "host tensors of 2 MB and more on huge pages" "$T/cdae.txt"
