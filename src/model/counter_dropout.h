@@ -17,8 +17,15 @@
 
 namespace cdae::model {
 
-// x * mask / (1 - p) over x's elements in row-major order (x made contiguous).
+// x * mask / (1 - p), the mask over x's elements in logical row-major order:
+// the same mask whatever the layout. A channels-last 5-D x is masked in place
+// in its layout and the result is channels-last; any other x is made contiguous.
 torch::Tensor counter_dropout_mask_apply(const torch::Tensor& x, double p, std::uint64_t key);
+
+// The mask bits themselves: keep[j] = element index + j * stride of the logical
+// order is kept, for j < n (1 kept, 0 dropped).
+void counter_dropout_keep_mask(std::uint8_t* keep, std::int64_t n, std::uint64_t index, std::uint64_t stride,
+                               std::uint64_t key, std::uint32_t threshold);
 
 struct CounterDropoutImpl : torch::nn::Module {
   explicit CounterDropoutImpl(double p);

@@ -45,6 +45,23 @@ TEST(CounterDropout, SameKeySameMaskWhateverTheThreadsOrLayout) {
   const auto view = x.permute({0, 2, 1, 3, 4}).contiguous().permute({0, 2, 1, 3, 4});
   ASSERT_FALSE(view.is_contiguous());
   EXPECT_TRUE(torch::equal(counter_dropout_mask_apply(view, 0.5, 99), one));
+  // Channels-last is masked where it lies, and stays channels-last.
+  const auto channels_last = x.contiguous(torch::MemoryFormat::ChannelsLast3d);
+  const auto masked = counter_dropout_mask_apply(channels_last, 0.5, 99);
+  EXPECT_TRUE(masked.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+  EXPECT_TRUE(torch::equal(masked, one));
+}
+
+TEST(CounterDropout, IndicesAcrossAMultipleOfTwoToThe32KeepTheMask) {
+  // Channels-last runs step S apart in the logical order; a run that crosses a
+  // change of the index's high word must give each element its own mask bit.
+  // Only the mask's definition is checked (no 2^32-element tensor): a run
+  // straddling 2^32 against element-by-element values.
+  const std::uint64_t start = (1ull << 32) - 3 * 1000;
+  std::vector<std::uint8_t> run(8), one(8);
+  counter_dropout_keep_mask(run.data(), 8, start, 1000, 12345, 1u << 31);
+  for (int j = 0; j < 8; ++j) counter_dropout_keep_mask(&one[j], 1, start + j * 1000ull, 1, 12345, 1u << 31);
+  EXPECT_EQ(run, one);
 }
 
 TEST(CounterDropout, GradientUsesTheForwardMask) {
