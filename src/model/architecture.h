@@ -39,6 +39,15 @@ struct Architecture {
   // The other transposed convolutions: by convolution kernels (model/conv_transpose.h,
   // fast on CPUs) or as torch::nn::ConvTranspose3d. Same function and parameters.
   bool native_deconvs = false;
+  // The memory layout of the activations that the one-frame layers and the
+  // transposed convolutions write (the seed's largest, 1.2 GB at 54 sequences):
+  // channels-last (NDHWC) or NCDHW. The layers after them follow their input's
+  // layout. Measured on CPUs, whole epochs at 2 ranks (docs/performance.md):
+  // channels-last is faster for the cpu preset (its preset default), slower for
+  // the seed and small presets, where oneDNN's channels-last weight gradients
+  // cost more than its faster forward and input-gradient passes save.
+  // Same function and parameters.
+  bool channels_last = false;
   // Outside the reference (the seed preset keeps "none" and "relu"):
   // lstm_norm "layer" puts a layer norm (GroupNorm with one group: statistics
   // over channels and pixels of each sample and frame, per-channel scale and

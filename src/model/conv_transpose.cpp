@@ -9,20 +9,32 @@ using torch::autograd::tensor_list;
 
 const std::vector<std::int64_t> kZeros3{0, 0, 0}, kOnes3{1, 1, 1};
 
-// y = W^T x, with conv3d(., W) the convolution whose adjoint this is.
+torch::MemoryFormat layout_of(std::int64_t channels_last) {
+  return channels_last ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous;
+}
+
+// y = W^T x + b, with conv3d(., W) the convolution whose adjoint this is.
+// oneDNN runs each kernel in the layout of its (first) data input, so every
+// tensor handed to it is put in the output's layout first: the small ones
+// (x, the weight) are copied, the large one (the output gradient) arrives in it.
 struct ConvTransposeByConvKernels : torch::autograd::Function<ConvTransposeByConvKernels> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
-                               std::vector<std::int64_t> stride) {
+                               const torch::Tensor& bias, std::vector<std::int64_t> stride,
+                               std::int64_t channels_last) {
+    const auto layout = layout_of(channels_last);
     // Under autocast the input may be bf16 while the weight is float32: compute in the input's type.
-    const auto w = weight.to(x.scalar_type());
+    const auto w = weight.to(x.scalar_type()).contiguous(layout);
     std::vector<std::int64_t> out_size{x.size(0), weight.size(1)};
     for (int d = 0; d < 3; ++d) out_size.push_back((x.size(2 + d) - 1) * stride[d] + weight.size(2 + d));
-    // Only the shape of the convolution's input is read.
-    const auto shape_only = torch::empty(out_size, x.options());
-    auto y = std::get<0>(at::convolution_backward(x, shape_only, w, c10::nullopt, stride, kZeros3, kOnes3,
-                                                  /*transposed=*/false, kZeros3, 1, {true, false, false}));
+    // Only the shape (and layout) of the convolution's input is read.
+    const auto shape_only = torch::empty(out_size, x.options().memory_format(layout));
+    auto y = std::get<0>(at::convolution_backward(x.contiguous(layout), shape_only, w, c10::nullopt, stride, kZeros3,
+                                                  kOnes3, /*transposed=*/false, kZeros3, 1, {true, false, false}));
+    y = y.contiguous(layout);  // a no-op where oneDNN kept the layout, as it does
+    y.add_(bias.to(y.scalar_type()).view({1, -1, 1, 1, 1}));
     ctx->save_for_backward({x, weight});
     ctx->saved_data["stride"] = stride;
+    ctx->saved_data["channels_last"] = channels_last;
     return y;
   }
 
@@ -30,26 +42,35 @@ struct ConvTransposeByConvKernels : torch::autograd::Function<ConvTransposeByCon
     const auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &weight = saved[1];
     const auto stride = ctx->saved_data["stride"].toIntVector();
-    const auto grad_y = grads[0].contiguous();
-    const auto w = weight.to(grad_y.scalar_type());
-    torch::Tensor grad_x, grad_w;
-    if (ctx->needs_input_grad(0)) grad_x = torch::conv3d(grad_y, w, {}, stride).to(x.scalar_type());
+    const auto layout = layout_of(ctx->saved_data["channels_last"].toInt());
+    const auto grad_y = grads[0].contiguous(layout);
+    const auto w = weight.to(grad_y.scalar_type()).contiguous(layout);
+    torch::Tensor grad_x, grad_w, grad_b;
+    if (ctx->needs_input_grad(0))
+      grad_x = torch::conv3d(grad_y, w, {}, stride).to(x.scalar_type()).contiguous(x.suggest_memory_format());
     if (ctx->needs_input_grad(1))
-      grad_w = std::get<1>(at::convolution_backward(x.to(grad_y.scalar_type()), grad_y, w, c10::nullopt, stride,
-                                                    kZeros3, kOnes3, false, kZeros3, 1, {false, true, false}))
-                   .to(weight.scalar_type());
-    return {grad_x, grad_w, torch::Tensor()};
+      grad_w = std::get<1>(at::convolution_backward(x.to(grad_y.scalar_type()).contiguous(layout), grad_y, w,
+                                                    c10::nullopt, stride, kZeros3, kOnes3, false, kZeros3, 1,
+                                                    {false, true, false}))
+                   .to(weight.scalar_type())
+                   .contiguous();
+    if (ctx->needs_input_grad(2)) grad_b = grad_y.sum({0, 2, 3, 4}).to(weight.scalar_type());
+    return {grad_x, grad_w, grad_b, torch::Tensor(), torch::Tensor()};
   }
 };
 
 }  // namespace
 
 torch::Tensor conv_transpose3d_by_conv_kernels(const torch::Tensor& x, const torch::Tensor& weight,
-                                               std::vector<std::int64_t> stride) {
-  return ConvTransposeByConvKernels::apply(x, weight, std::move(stride));
+                                               const torch::Tensor& bias, std::vector<std::int64_t> stride,
+                                               torch::MemoryFormat layout) {
+  return ConvTransposeByConvKernels::apply(x, weight, bias, std::move(stride),
+                                           layout == torch::MemoryFormat::ChannelsLast3d ? 1 : 0);
 }
 
-ConvTranspose3dByConvKernelsImpl::ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& s) : spec(s) {
+ConvTranspose3dByConvKernelsImpl::ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& s,
+                                                                   bool channels_last_output)
+    : spec(s), channels_last(channels_last_output) {
   // Initialised by the plain layer, so a seed gives the same weights either way.
   torch::nn::ConvTranspose3d plain(
       torch::nn::ConvTranspose3dOptions(in_channels, s.out_channels, {s.kernel[0], s.kernel[1], s.kernel[2]})
@@ -61,8 +82,8 @@ ConvTranspose3dByConvKernelsImpl::ConvTranspose3dByConvKernelsImpl(int in_channe
 torch::Tensor ConvTranspose3dByConvKernelsImpl::forward(const torch::Tensor& x) {
   const std::vector<std::int64_t> stride{spec.stride[0], spec.stride[1], spec.stride[2]};
   if (!x.is_cpu()) return torch::conv_transpose3d(x, weight, bias, stride);
-  const auto y = conv_transpose3d_by_conv_kernels(x, weight, stride);
-  return y + bias.to(y.scalar_type()).view({1, -1, 1, 1, 1});
+  return conv_transpose3d_by_conv_kernels(
+      x, weight, bias, stride, channels_last ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous);
 }
 
 }  // namespace cdae::model

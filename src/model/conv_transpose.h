@@ -8,6 +8,12 @@
 // parameters (names, shapes, default initialisation) and the same function as
 // torch::nn::ConvTranspose3d, which a test checks forward and backward. On
 // other devices the native kernel (cuDNN) is used.
+//
+// With channels_last the output is NDHWC: all three kernels then run
+// channels-last, ~1.2-1.8x faster for the forward and input gradient at the
+// seed's 64 -> 128, 5x5x5 layer, and the layers after it read it as it is. The
+// bias is added inside the node, in place: one pass over the output instead
+// of a fresh tensor (1.2 GB at the seed's batch).
 #pragma once
 #include <torch/torch.h>
 
@@ -17,15 +23,18 @@ namespace cdae::model {
 
 // No padding, no output padding, one group (what the presets use).
 struct ConvTranspose3dByConvKernelsImpl : torch::nn::Module {
-  ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& spec);
+  ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& spec, bool channels_last = false);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
+  bool channels_last;  // the output's layout
   torch::Tensor weight, bias;  // (in, out, kt, kh, kw), (out)
 };
 TORCH_MODULE(ConvTranspose3dByConvKernels);
 
-// The function itself, for tests: conv_transpose3d(x, weight, stride) without bias.
+// The function itself, for tests: conv_transpose3d(x, weight, bias, stride), the
+// output in the given layout.
 torch::Tensor conv_transpose3d_by_conv_kernels(const torch::Tensor& x, const torch::Tensor& weight,
-                                               std::vector<std::int64_t> stride);
+                                               const torch::Tensor& bias, std::vector<std::int64_t> stride,
+                                               torch::MemoryFormat layout = torch::MemoryFormat::Contiguous);
 
 }  // namespace cdae::model

@@ -42,7 +42,10 @@ torch::Tensor fold_frames(const torch::Tensor& per_frame, std::int64_t h, std::i
   return F::fold(per_frame, F::FoldFuncOptions({h, w}, {kh, kw}).stride({sh, sw})).permute({1, 0, 2, 3});
 }
 
-// geometry: {kh, kw, sh, sw}
+// The layout a gradient arrives in (NCDHW or NDHWC), kept so no layout copy is made.
+torch::Tensor dense_in_own_layout(const torch::Tensor& t) { return t.contiguous(t.suggest_memory_format()); }
+
+// geometry: {kh, kw, sh, sw, channels_last output}
 struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
                                const torch::Tensor& bias, std::vector<std::int64_t> geometry) {
@@ -53,8 +56,9 @@ struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
     const auto n = x.size(0), t = x.size(2), ho = (x.size(3) - kh) / sh + 1, wo = (x.size(4) - kw) / sw + 1;
     const auto w = weight.reshape({weight.size(0), -1}).to(x.scalar_type());  // (out, C*kh*kw)
     const auto b = bias.to(x.scalar_type()).unsqueeze(1);                     // (out, 1)
-    auto out = torch::empty({n, w.size(0), t, ho, wo}, x.options());
-    for (std::int64_t i = 0; i < n; ++i) {
+    const auto layout = geometry[4] ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous;
+    auto out = torch::empty({n, w.size(0), t, ho, wo}, x.options().memory_format(layout));
+    for (std::int64_t i = 0; i < n; ++i) {  // out_i: (out, T*L), channel stride T*L or 1
       auto out_i = out[i].view({w.size(0), t * ho * wo});
       torch::addmm_out(out_i, b, w, sequence_patches(x[i], kh, kw, sh, sw));
     }
@@ -68,7 +72,7 @@ struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
     const auto kh = g[0], kw = g[1], sh = g[2], sw = g[3];
     // Under autocast the gradient may be bf16 while the saved tensors are float32:
     // compute in the gradient's type, return each in its input's type.
-    const auto grad = grads[0].contiguous();
+    const auto grad = dense_in_own_layout(grads[0]);
     const auto x = input.to(grad.scalar_type()).contiguous();
     const auto w = weight.reshape({weight.size(0), -1}).to(grad.scalar_type());  // (out, C*kh*kw)
     const auto n = x.size(0), t = x.size(2), h = x.size(3), wd = x.size(4);
@@ -93,7 +97,7 @@ struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
 struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySequenceGemm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight_t,
                                std::int64_t out_channels, std::vector<std::int64_t> geometry) {
-    const auto x = input.to(compute_type(input)).contiguous();
+    const auto x = dense_in_own_layout(input.to(compute_type(input)));
     ctx->save_for_backward({input, weight_t});
     ctx->saved_data["geometry"] = geometry;
     const auto kh = geometry[0], kw = geometry[1], sh = geometry[2], sw = geometry[3];
@@ -112,10 +116,10 @@ struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySe
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const auto kh = g[0], kw = g[1], sh = g[2], sw = g[3];
     const auto grad = grads[0].contiguous();  // (N, out, T, Ho, Wo)
-    const auto x = input.to(grad.scalar_type()).contiguous();
+    const auto x = dense_in_own_layout(input.to(grad.scalar_type()));
     const auto w_t = weight_t.to(grad.scalar_type());  // (out*kh*kw, C)
     const auto n = x.size(0), c = x.size(1);
-    auto grad_input = torch::empty_like(x);
+    auto grad_input = torch::empty_like(x);  // in x's layout
     auto grad_w_t = torch::zeros_like(w_t);
     for (std::int64_t i = 0; i < n; ++i) {
       const auto patches = sequence_patches(grad[i], kh, kw, sh, sw);  // (out*kh*kw, T*L)
@@ -130,7 +134,8 @@ struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySe
 
 }  // namespace
 
-SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s) : spec(s) {
+SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s, bool channels_last_output)
+    : spec(s), channels_last(channels_last_output) {
   const auto plain = plain_frame_conv3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
@@ -139,7 +144,7 @@ SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s) :
 torch::Tensor SequenceGemmConvImpl::forward(const torch::Tensor& x) {
   return ConvBySequenceGemm::apply(x, weight, bias,
                                    std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1],
-                                                             spec.stride[2]});
+                                                             spec.stride[2], channels_last ? 1 : 0});
 }
 
 SequenceGemmConvTransposeImpl::SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& s) : spec(s) {

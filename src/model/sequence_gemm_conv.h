@@ -9,6 +9,13 @@
 // step (docs/performance.md, "The whole step, operator by operator"). Same
 // parameters (names, shapes, default initialisation) and the same function as
 // the plain Conv3d / ConvTranspose3d, which tests check.
+//
+// Layouts: the conv writes NCDHW or, with channels_last, NDHWC (the product is
+// then computed transposed, P_n^T W^T, into the same memory: no copy either
+// way). The transposed conv reads its input in whichever of the two layouts it
+// comes and gives the input gradient in that layout. The matrices above are
+// views of a sequence in both layouts (channel stride T*L or 1), which the BLAS
+// takes as they are.
 #pragma once
 #include <torch/torch.h>
 
@@ -17,9 +24,10 @@
 namespace cdae::model {
 
 struct SequenceGemmConvImpl : torch::nn::Module {
-  SequenceGemmConvImpl(int in_channels, const ConvSpec& spec);
+  SequenceGemmConvImpl(int in_channels, const ConvSpec& spec, bool channels_last = false);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
+  bool channels_last;  // the output's layout
   torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out): the Conv3d's
 };
 TORCH_MODULE(SequenceGemmConv);

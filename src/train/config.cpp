@@ -48,6 +48,7 @@ json default_config_json() {
         {"dropout", c.model.dropout},
         {"frame_convs", c.model.frame_convs},
         {"deconvs", c.model.deconvs},
+        {"memory_format", c.model.memory_format},
         {"lstm_norm", c.model.lstm_norm},
         {"output", c.model.output},
         {"family", c.model.family},
@@ -167,6 +168,7 @@ model::Architecture Config::architecture() const {
   auto a = model::make_preset(model.preset, n_channels, seqlen, height, width, model.dropout);
   a.frame_convs = model.frame_convs;
   a.native_deconvs = model.deconvs == "native";
+  if (model.memory_format != "auto") a.channels_last = model.memory_format == "channels_last";
   if (model.lstm_norm != "auto") a.lstm_norm = model.lstm_norm;
   if (model.output != "auto") a.output = model.output;
   return a;
@@ -218,6 +220,7 @@ Config parse_config(const json& user) {
   c.model.dropout = j["model"]["dropout"];
   c.model.frame_convs = j["model"]["frame_convs"];
   c.model.deconvs = j["model"]["deconvs"];
+  c.model.memory_format = j["model"]["memory_format"];
   c.model.lstm_norm = j["model"]["lstm_norm"];
   c.model.output = j["model"]["output"];
   c.model.family = j["model"]["family"];
@@ -285,6 +288,7 @@ Config parse_config(const json& user) {
   require(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout, "0 <= p < 1");
   require_one_of("model.frame_convs", c.model.frame_convs, {"conv2d", "conv3d", "im2col", "gemm"});
   require_one_of("model.deconvs", c.model.deconvs, {"conv_kernels", "native"});
+  require_one_of("model.memory_format", c.model.memory_format, {"auto", "channels_last", "contiguous"});
   auto with_auto = [](std::vector<std::string> names) {
     names.insert(names.begin(), "auto");
     return names;

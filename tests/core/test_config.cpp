@@ -200,12 +200,19 @@ TEST(Config, ModelOptionsFollowThePresetUnlessSet) {
   auto a = parse_config(j).architecture();
   EXPECT_EQ(a.lstm_norm, "none");  // the seed preset stays the reference architecture
   EXPECT_EQ(a.output, "relu");
+  EXPECT_FALSE(a.channels_last);  // the layout measured faster for each preset
   j["model"] = {{"preset", "cpu"}};
   j["height"] = 49;
   j["width"] = 49;
   a = parse_config(j).architecture();
   EXPECT_EQ(a.lstm_norm, "layer");
   EXPECT_EQ(a.output, "sigmoid");
+  EXPECT_TRUE(a.channels_last);
+  j["model"]["memory_format"] = "contiguous";
+  EXPECT_FALSE(parse_config(j).architecture().channels_last);
+  j["model"]["memory_format"] = "nhwc";
+  EXPECT_NE(error_of(j).find("'model.memory_format'"), std::string::npos) << error_of(j);
+  j["model"]["memory_format"] = "auto";
   j["model"]["output"] = "relu";
   j["model"]["lstm_norm"] = "none";
   a = parse_config(j).architecture();

@@ -152,18 +152,55 @@ TEST(SequenceGemmConv, TakesAnyLayoutAndReturnsNcdhw) {
 }
 
 namespace {
+constexpr auto kChannelsLast = torch::MemoryFormat::ChannelsLast3d;
+bool is_channels_last(const torch::Tensor& t) { return t.is_contiguous(kChannelsLast) && !t.is_contiguous(); }
+}  // namespace
+
+TEST(SequenceGemmConv, ChannelsLastOutputIsTheSameFunctionAndGradients) {
+  // Written NDHWC (the product transposed into the same memory), the values and
+  // all gradients are the plain layer's; a gradient arriving NDHWC is read as it is.
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(16);
+    SequenceGemmConv fast(1, ConvSpec{6, {1, 5, 5}, {1, 2, 2}}, /*channels_last=*/true);
+    torch::manual_seed(16);
+    torch::nn::Conv3d plain(torch::nn::Conv3dOptions(1, 6, {1, 5, 5}).stride({1, 2, 2}));
+    expect_same_layer(fast, plain, torch::randn({3, 1, 4, 17, 15}, dtype));
+    EXPECT_TRUE(is_channels_last(fast->forward(torch::randn({2, 1, 3, 17, 15}, dtype))));
+  }
+}
+
+TEST(SequenceGemmConv, TransposedReadsChannelsLastAndGivesItsGradientInIt) {
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(17);
+    SequenceGemmConvTranspose fast(6, ConvSpec{1, {1, 5, 5}, {1, 2, 2}});
+    torch::manual_seed(17);
+    torch::nn::ConvTranspose3d plain(torch::nn::ConvTranspose3dOptions(6, 1, {1, 5, 5}).stride({1, 2, 2}));
+    const auto x = torch::randn({2, 6, 3, 7, 8}, dtype).contiguous(kChannelsLast);
+    expect_same_layer(fast, plain, x);
+    const auto xg = x.clone().requires_grad_(true);
+    fast->forward(xg).sum().backward();
+    EXPECT_TRUE(is_channels_last(xg.grad()));
+  }
+}
+
+namespace {
 
 // The plain layers (Conv3d, ConvTranspose3d everywhere) against a choice of
 // faster forms: same state_dict, same reconstruction.
-void expect_same_model(const std::string& preset, int size, const std::string& frame_convs) {
-  SCOPED_TRACE(preset + " " + frame_convs);
+// The plain layers (Conv3d, ConvTranspose3d everywhere, NCDHW) against a choice
+// of faster forms and layouts: same state_dict, same reconstruction and the same
+// gradient for every parameter (float64, so that only the forms differ).
+void expect_same_model(const std::string& preset, int size, const std::string& frame_convs, bool channels_last) {
+  SCOPED_TRACE(preset + " " + frame_convs + (channels_last ? " channels_last" : " ncdhw"));
   auto arch = make_preset(preset, 1, 21, size, size, 0.0);
   arch.frame_convs = "conv3d";
   arch.native_deconvs = true;
+  arch.channels_last = false;
   torch::manual_seed(3);
   SpatioTemporalAutoencoder plain(arch);
   arch.frame_convs = frame_convs;
   arch.native_deconvs = false;
+  arch.channels_last = channels_last;
   torch::manual_seed(3);
   SpatioTemporalAutoencoder fast(arch);
   const auto a = state_dict(*plain), b = state_dict(*fast);
@@ -172,17 +209,32 @@ void expect_same_model(const std::string& preset, int size, const std::string& f
     EXPECT_EQ(a[k].first, b[k].first);
     EXPECT_TRUE(torch::equal(a[k].second, b[k].second)) << a[k].first;
   }
-  const auto x = torch::rand({2, 1, 21, size, size});
-  EXPECT_TRUE(torch::allclose(plain->forward(x).reconstruction, fast->forward(x).reconstruction, 1e-5, 1e-6));
+  plain->to(torch::kFloat64);
+  fast->to(torch::kFloat64);
+  const auto x = torch::rand({2, 1, 21, size, size}, torch::kFloat64);
+  const auto y_plain = plain->forward(x).reconstruction, y_fast = fast->forward(x).reconstruction;
+  EXPECT_TRUE(torch::allclose(y_plain, y_fast, 1e-9, 1e-12));
+  const auto upstream = torch::randn_like(y_plain);
+  (y_plain * upstream).sum().backward();
+  (y_fast * upstream).sum().backward();
+  const auto pa = plain->named_parameters(), pb = fast->named_parameters();
+  for (const auto& p : pa) {
+    const auto& g_plain = p.value().grad();
+    const auto& g_fast = pb[p.key()].grad();
+    ASSERT_TRUE(g_plain.defined() && g_fast.defined()) << p.key();
+    EXPECT_TRUE(g_fast.is_contiguous()) << p.key();
+    EXPECT_TRUE(torch::allclose(g_plain, g_fast, 1e-9, 1e-9 * (1 + g_plain.abs().max().item<double>()))) << p.key();
+  }
 }
 
 }  // namespace
 
 TEST(FrameConv, TheWholeModelIsTheSameFunctionWithTheSameStateDict) {
-  for (const char* frame_convs : {"im2col", "conv2d", "conv3d", "gemm"}) {
-    expect_same_model("small", 37, frame_convs);
-    expect_same_model("cpu", 49, frame_convs);
-  }
+  for (const char* frame_convs : {"im2col", "conv2d", "conv3d", "gemm"})
+    for (const bool channels_last : {false, true}) {
+      expect_same_model("small", 37, frame_convs, channels_last);
+      expect_same_model("cpu", 49, frame_convs, channels_last);
+    }
 }
 
 TEST(ConvTransposeByConvKernels, MatchesConvTranspose3dForwardAndBackward) {
@@ -203,4 +255,18 @@ TEST(ConvTransposeByConvKernels, MatchesConvTranspose3dForwardAndBackward) {
               .stride({c.spec.stride[0], c.spec.stride[1], c.spec.stride[2]}));
       expect_same_layer(fast, plain, torch::randn(c.input, dtype));
     }
+}
+
+TEST(ConvTransposeByConvKernels, ChannelsLastOutputIsTheSameFunctionAndGradients) {
+  // The seed's 64 -> 128, 5x5x5, stride (4,2,2) layer, smaller: NDHWC output,
+  // the plain layer's values and gradients, the weight gradient in the weight's layout.
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
+    torch::manual_seed(5);
+    ConvTranspose3dByConvKernels fast(8, ConvSpec{16, {5, 5, 5}, {4, 2, 2}}, /*channels_last=*/true);
+    torch::manual_seed(5);
+    torch::nn::ConvTranspose3d plain(torch::nn::ConvTranspose3dOptions(8, 16, {5, 5, 5}).stride({4, 2, 2}));
+    expect_same_layer(fast, plain, torch::randn({2, 8, 2, 6, 5}, dtype));
+    EXPECT_TRUE(fast->weight.grad().is_contiguous());
+    EXPECT_TRUE(is_channels_last(fast->forward(torch::randn({2, 8, 2, 6, 5}, dtype))));
+  }
 }
