@@ -24,7 +24,9 @@
 #   PRECISIONS[_KEY]   default "fp32 bf16"; bf16 is left out for the seed config
 #                      on CPUs without AVX-512 BF16/AMX (a scalar fallback: hours
 #                      per epoch) unless set explicitly
-#   PT_VARIANTS[_KEY]  PyTorch variants, "eager compile" (default)
+#   PT_VARIANTS[_KEY]  PyTorch variants, "eager compile" (default); add "eager_thp"
+#                      for eager with THP_MEM_ALLOC_ENABLE=1 (LibTorch's huge pages,
+#                      which cdae turns on for itself), reported apart
 #   RUN_TIMEOUT        seconds per run (default 600 + 4 x the planning estimate)
 #   GEMM=0             skip the GEMM peak; GEMM_N, GEMM_REPS, GEMM_MAX_S
 #   FORCE_MEMORY=1     run the seed config even if MemAvailable is below its
