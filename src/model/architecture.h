@@ -32,8 +32,10 @@ struct Architecture {
   // How the frame-by-frame layers (temporal kernel 1) are computed: "conv3d"
   // (the plain layers), "im2col" (im2col + GEMM, both layers), "conv2d" (the
   // encoder's as a 2-D convolution over frames; the decoder's as the other
-  // transposed convolutions) or "gemm" (the encoder's as "conv2d", the decoder's
-  // as "im2col"). Same function and parameters (model/frame_conv.h),
+  // transposed convolutions), "gemm" (both as one GEMM per sequence, model/sequence_gemm_conv.h)
+  // or "direct" (as "gemm", but a layer with one image channel computes each
+  // output from its window directly, model/frame_kernels.h). Each preset sets
+  // its measured-faster form. Same function and parameters (model/frame_conv.h),
   // so it is not part of the JSON form.
   std::string frame_convs = "gemm";
   // The other transposed convolutions: by convolution kernels (model/conv_transpose.h,

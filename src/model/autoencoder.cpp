@@ -60,8 +60,8 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
     encoder->push_back(FrameConv3d(a.in_channels, e[0]));
   else if (a.frame_convs == "conv2d" && is_framewise(e[0]))
     encoder->push_back(FrameConv2d(a.in_channels, e[0]));
-  else if (a.frame_convs == "gemm" && is_framewise(e[0]))
-    encoder->push_back(SequenceGemmConv(a.in_channels, e[0], a.channels_last));
+  else if ((a.frame_convs == "gemm" || a.frame_convs == "direct") && is_framewise(e[0]))
+    encoder->push_back(SequenceGemmConv(a.in_channels, e[0], a.channels_last, a.frame_convs == "direct"));
   else
     encoder->push_back(torch::nn::Conv3d(conv_options(a.in_channels, e[0])));
   // In place: no layer before it keeps its output for the backward pass, and
@@ -89,8 +89,8 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   decoder->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));  // as the encoder's first
   if (a.frame_convs == "im2col" && is_framewise(d[2]))
     decoder->push_back(FrameConvTranspose3d(d[1].out_channels, d[2]));
-  else if (a.frame_convs == "gemm" && is_framewise(d[2]))
-    decoder->push_back(SequenceGemmConvTranspose(d[1].out_channels, d[2]));
+  else if ((a.frame_convs == "gemm" || a.frame_convs == "direct") && is_framewise(d[2]))
+    decoder->push_back(SequenceGemmConvTranspose(d[1].out_channels, d[2], a.frame_convs == "direct"));
   else
     push_deconv(d[1].out_channels, d[2]);
   if (a.output == "sigmoid")

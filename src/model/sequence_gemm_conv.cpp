@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 
 #include "model/frame_conv.h"
+#include "model/frame_kernels.h"
 
 namespace cdae::model {
 
@@ -132,32 +133,107 @@ struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySe
   }
 };
 
+// The conv from one image channel by the frame kernels (model/frame_kernels.h).
+// geometry: {kh, kw, sh, sw, channels_last output}
+struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
+                               const torch::Tensor& bias, std::vector<std::int64_t> geometry) {
+    ctx->save_for_backward({input, weight});
+    ctx->saved_data["geometry"] = geometry;
+    const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
+    const auto layout = geometry[4] ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous;
+    return window_products(input, weight.reshape({weight.size(0), -1}), bias, window, layout);
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &input = saved[0], &weight = saved[1];
+    const auto g = ctx->saved_data["geometry"].toIntVector();
+    const FrameWindow window{g[0], g[1], g[2], g[3]};
+    const auto grad = grads[0].to(input.scalar_type());  // the kernels read either layout
+    const auto w = weight.reshape({weight.size(0), -1}).to(input.scalar_type());
+    torch::Tensor grad_input, grad_weight, grad_bias;
+    if (ctx->needs_input_grad(0)) {
+      grad_input = torch::zeros(input.sizes(), input.options().memory_format(torch::MemoryFormat::Contiguous));
+      spread_features(grad, w, window, grad_input);
+    }
+    if (ctx->needs_input_grad(1))
+      grad_weight = window_weight_gradient(input, grad, window).view(weight.sizes()).to(weight.scalar_type());
+    if (ctx->needs_input_grad(2)) grad_bias = grad.sum({0, 2, 3, 4}).to(weight.scalar_type());
+    return {grad_input, grad_weight, grad_bias, torch::Tensor()};
+  }
+};
+
+// The transposed conv to one image channel by the frame kernels; weight (C, 1, 1, kh, kw).
+// geometry: {kh, kw, sh, sw}
+struct ConvTransposeByFrameKernels : torch::autograd::Function<ConvTransposeByFrameKernels> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
+                               std::vector<std::int64_t> geometry) {
+    ctx->save_for_backward({input, weight});
+    ctx->saved_data["geometry"] = geometry;
+    const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
+    const auto n = input.size(0), t = input.size(2);
+    auto out = torch::zeros({n, 1, t, (input.size(3) - 1) * window.sh + window.kh,
+                             (input.size(4) - 1) * window.sw + window.kw},
+                            input.options().memory_format(torch::MemoryFormat::Contiguous));
+    spread_features(input, weight.reshape({weight.size(0), -1}).to(input.scalar_type()), window, out);
+    return out;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto &input = saved[0], &weight = saved[1];
+    const auto g = ctx->saved_data["geometry"].toIntVector();
+    const FrameWindow window{g[0], g[1], g[2], g[3]};
+    const auto grad = grads[0].to(input.scalar_type()).contiguous();  // (N, 1, T, Ho, Wo)
+    const auto w = weight.reshape({weight.size(0), -1}).to(input.scalar_type());
+    torch::Tensor grad_input, grad_weight;
+    if (ctx->needs_input_grad(0)) grad_input = window_products(grad, w, {}, window, input.suggest_memory_format());
+    if (ctx->needs_input_grad(1))
+      grad_weight = window_weight_gradient(grad, input, window).view(weight.sizes()).to(weight.scalar_type());
+    return {grad_input, grad_weight, torch::Tensor()};
+  }
+};
+
 }  // namespace
 
-SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s, bool channels_last_output)
-    : spec(s), channels_last(channels_last_output) {
+SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s, bool channels_last_output,
+                                           bool frame_kernels)
+    : spec(s), channels_last(channels_last_output), direct(frame_kernels) {
   const auto plain = plain_frame_conv3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
 
 torch::Tensor SequenceGemmConvImpl::forward(const torch::Tensor& x) {
+  if (direct && x.size(1) == 1 && frame_kernels_take(x.to(compute_type(x))))
+    return ConvByFrameKernels::apply(x, weight, bias,
+                                     std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1],
+                                                               spec.stride[2], channels_last ? 1 : 0});
   return ConvBySequenceGemm::apply(x, weight, bias,
                                    std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1],
                                                              spec.stride[2], channels_last ? 1 : 0});
 }
 
-SequenceGemmConvTransposeImpl::SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& s) : spec(s) {
+SequenceGemmConvTransposeImpl::SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& s, bool frame_kernels)
+    : spec(s), direct(frame_kernels) {
   const auto plain = plain_frame_conv_transpose3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
 
 torch::Tensor SequenceGemmConvTransposeImpl::forward(const torch::Tensor& x) {
-  const auto w_t = weight.view({weight.size(0), -1}).t();  // (out*kh*kw, C)
-  const auto out = ConvTransposeBySequenceGemm::apply(
-      x, w_t, spec.out_channels,
-      std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1], spec.stride[2]});
+  const std::vector<std::int64_t> geometry{spec.kernel[1], spec.kernel[2], spec.stride[1], spec.stride[2]};
+  torch::Tensor out;
+  if (direct && spec.out_channels == 1 && frame_kernels_take(x.to(compute_type(x)))) {
+    out = ConvTransposeByFrameKernels::apply(x, weight, geometry);
+  } else {
+    const auto w_t = weight.view({weight.size(0), -1}).t();  // (out*kh*kw, C)
+    out = ConvTransposeBySequenceGemm::apply(x, w_t, spec.out_channels, geometry);
+  }
+  // In place where the types agree (neither node keeps its output for the
+  // backward pass); under bf16 autocast the float bias promotes, as before.
+  if (out.scalar_type() == bias.scalar_type()) return out.add_(bias.view({1, -1, 1, 1, 1}));
   return out + bias.view({1, -1, 1, 1, 1});
 }
 

@@ -24,18 +24,20 @@
 namespace cdae::model {
 
 struct SequenceGemmConvImpl : torch::nn::Module {
-  SequenceGemmConvImpl(int in_channels, const ConvSpec& spec, bool channels_last = false);
+  SequenceGemmConvImpl(int in_channels, const ConvSpec& spec, bool channels_last = false, bool frame_kernels = false);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
   bool channels_last;  // the output's layout
+  bool direct;         // one input channel, float or double: by the frame kernels (model/frame_kernels.h)
   torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out): the Conv3d's
 };
 TORCH_MODULE(SequenceGemmConv);
 
 struct SequenceGemmConvTransposeImpl : torch::nn::Module {
-  SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& spec);
+  SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& spec, bool frame_kernels = false);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
+  bool direct;  // one output channel, float or double: by the frame kernels (model/frame_kernels.h)
   torch::Tensor weight, bias;  // (in, out, 1, kh, kw), (out): the ConvTranspose3d's
 };
 TORCH_MODULE(SequenceGemmConvTranspose);

@@ -166,7 +166,7 @@ bool as_bool(const json& v) { return v.is_boolean() ? v.get<bool>() : (v == "Tru
 
 model::Architecture Config::architecture() const {
   auto a = model::make_preset(model.preset, n_channels, seqlen, height, width, model.dropout);
-  a.frame_convs = model.frame_convs;
+  if (model.frame_convs != "auto") a.frame_convs = model.frame_convs;
   a.native_deconvs = model.deconvs == "native";
   if (model.memory_format != "auto") a.channels_last = model.memory_format == "channels_last";
   if (model.lstm_norm != "auto") a.lstm_norm = model.lstm_norm;
@@ -286,7 +286,7 @@ Config parse_config(const json& user) {
   require_one_of("precision", c.precision, {"fp32", "tf32", "bf16", "fp64"});
   require_one_of("model.preset", c.model.preset, model::preset_names());
   require(c.model.dropout >= 0 && c.model.dropout < 1, "model.dropout", c.model.dropout, "0 <= p < 1");
-  require_one_of("model.frame_convs", c.model.frame_convs, {"conv2d", "conv3d", "im2col", "gemm"});
+  require_one_of("model.frame_convs", c.model.frame_convs, {"auto", "direct", "gemm", "conv2d", "conv3d", "im2col"});
   require_one_of("model.deconvs", c.model.deconvs, {"conv_kernels", "native"});
   require_one_of("model.memory_format", c.model.memory_format, {"auto", "channels_last", "contiguous"});
   auto with_auto = [](std::vector<std::string> names) {

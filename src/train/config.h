@@ -61,7 +61,7 @@ struct Config {
   struct Model {
     std::string preset = "seed";
     double dropout = 0.5;
-    std::string frame_convs = "gemm";  // gemm | conv2d | conv3d | im2col: how the one-frame layers are computed
+    std::string frame_convs = "auto";  // auto (the preset's) | direct | gemm | conv2d | conv3d | im2col: how the one-frame layers are computed
     std::string deconvs = "conv_kernels";  // conv_kernels | native: how the other transposed convolutions run
     std::string memory_format = "auto";  // auto (the preset's) | contiguous | channels_last: the large activations' layout
     std::string lstm_norm = "auto";      // auto (the preset's) | none | layer

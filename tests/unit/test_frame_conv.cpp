@@ -230,7 +230,7 @@ void expect_same_model(const std::string& preset, int size, const std::string& f
 }  // namespace
 
 TEST(FrameConv, TheWholeModelIsTheSameFunctionWithTheSameStateDict) {
-  for (const char* frame_convs : {"im2col", "conv2d", "conv3d", "gemm"})
+  for (const char* frame_convs : {"im2col", "conv2d", "conv3d", "gemm", "direct"})
     for (const bool channels_last : {false, true}) {
       expect_same_model("small", 37, frame_convs, channels_last);
       expect_same_model("cpu", 49, frame_convs, channels_last);
