@@ -20,7 +20,8 @@
 // image: (N, 1, T, H, W), contiguous. features: (N, C, T, Ho, Wo) in either
 // layout (NCDHW or NDHWC), Ho = (H - kh) / sh + 1. w: (C, kh*kw). float and
 // double (the inner loops also built for AVX2 + FMA and picked at load time);
-// bf16 takes the GEMM form. Sequences run in parallel over LibTorch's threads.
+// the layers (model/sequence_gemm_conv.h) run bf16 activations through them in
+// float. Sequences run in parallel over LibTorch's threads.
 #pragma once
 #include <torch/torch.h>
 

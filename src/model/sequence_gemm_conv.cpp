@@ -133,6 +133,13 @@ struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySe
   }
 };
 
+// The type the frame kernels compute in: double for double, else float (bf16
+// under autocast is converted at the layer's edges: with an inner dimension of
+// kh*kw the bf16 GEMMs gained nothing, and their patch copies and folds stayed).
+torch::Tensor in_kernel_type(const torch::Tensor& t) {
+  return t.to(t.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat);
+}
+
 // The conv from one image channel by the frame kernels (model/frame_kernels.h).
 // geometry: {kh, kw, sh, sw, channels_last output}
 struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
@@ -142,7 +149,8 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     ctx->saved_data["geometry"] = geometry;
     const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
     const auto layout = geometry[4] ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous;
-    return window_products(input, weight.reshape({weight.size(0), -1}), bias, window, layout);
+    return window_products(in_kernel_type(input), weight.reshape({weight.size(0), -1}), bias, window, layout)
+        .to(compute_type(input));
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -150,15 +158,17 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     const auto &input = saved[0], &weight = saved[1];
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const FrameWindow window{g[0], g[1], g[2], g[3]};
-    const auto grad = grads[0].to(input.scalar_type());  // the kernels read either layout
-    const auto w = weight.reshape({weight.size(0), -1}).to(input.scalar_type());
+    const auto x = in_kernel_type(input);
+    const auto grad = grads[0].to(x.scalar_type());  // the kernels read either layout
+    const auto w = weight.reshape({weight.size(0), -1}).to(x.scalar_type());
     torch::Tensor grad_input, grad_weight, grad_bias;
     if (ctx->needs_input_grad(0)) {
-      grad_input = torch::zeros(input.sizes(), input.options().memory_format(torch::MemoryFormat::Contiguous));
+      grad_input = torch::zeros(x.sizes(), x.options().memory_format(torch::MemoryFormat::Contiguous));
       spread_features(grad, w, window, grad_input);
+      grad_input = grad_input.to(input.scalar_type());
     }
     if (ctx->needs_input_grad(1))
-      grad_weight = window_weight_gradient(input, grad, window).view(weight.sizes()).to(weight.scalar_type());
+      grad_weight = window_weight_gradient(x, grad, window).view(weight.sizes()).to(weight.scalar_type());
     if (ctx->needs_input_grad(2)) grad_bias = grad.sum({0, 2, 3, 4}).to(weight.scalar_type());
     return {grad_input, grad_weight, grad_bias, torch::Tensor()};
   }
@@ -172,12 +182,12 @@ struct ConvTransposeByFrameKernels : torch::autograd::Function<ConvTransposeByFr
     ctx->save_for_backward({input, weight});
     ctx->saved_data["geometry"] = geometry;
     const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
-    const auto n = input.size(0), t = input.size(2);
-    auto out = torch::zeros({n, 1, t, (input.size(3) - 1) * window.sh + window.kh,
-                             (input.size(4) - 1) * window.sw + window.kw},
-                            input.options().memory_format(torch::MemoryFormat::Contiguous));
-    spread_features(input, weight.reshape({weight.size(0), -1}).to(input.scalar_type()), window, out);
-    return out;
+    const auto x = in_kernel_type(input);
+    const auto n = x.size(0), t = x.size(2);
+    auto out = torch::zeros({n, 1, t, (x.size(3) - 1) * window.sh + window.kh, (x.size(4) - 1) * window.sw + window.kw},
+                            x.options().memory_format(torch::MemoryFormat::Contiguous));
+    spread_features(x, weight.reshape({weight.size(0), -1}).to(x.scalar_type()), window, out);
+    return out.to(compute_type(input));
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -185,12 +195,14 @@ struct ConvTransposeByFrameKernels : torch::autograd::Function<ConvTransposeByFr
     const auto &input = saved[0], &weight = saved[1];
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const FrameWindow window{g[0], g[1], g[2], g[3]};
-    const auto grad = grads[0].to(input.scalar_type()).contiguous();  // (N, 1, T, Ho, Wo)
-    const auto w = weight.reshape({weight.size(0), -1}).to(input.scalar_type());
+    const auto x = in_kernel_type(input);
+    const auto grad = grads[0].to(x.scalar_type()).contiguous();  // (N, 1, T, Ho, Wo)
+    const auto w = weight.reshape({weight.size(0), -1}).to(x.scalar_type());
     torch::Tensor grad_input, grad_weight;
-    if (ctx->needs_input_grad(0)) grad_input = window_products(grad, w, {}, window, input.suggest_memory_format());
+    if (ctx->needs_input_grad(0))
+      grad_input = window_products(grad, w, {}, window, input.suggest_memory_format()).to(input.scalar_type());
     if (ctx->needs_input_grad(1))
-      grad_weight = window_weight_gradient(grad, input, window).view(weight.sizes()).to(weight.scalar_type());
+      grad_weight = window_weight_gradient(grad, x, window).view(weight.sizes()).to(weight.scalar_type());
     return {grad_input, grad_weight, torch::Tensor()};
   }
 };
@@ -206,7 +218,7 @@ SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s, b
 }
 
 torch::Tensor SequenceGemmConvImpl::forward(const torch::Tensor& x) {
-  if (direct && x.size(1) == 1 && frame_kernels_take(x.to(compute_type(x))))
+  if (direct && x.size(1) == 1 && x.is_cpu() && x.is_floating_point())
     return ConvByFrameKernels::apply(x, weight, bias,
                                      std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1],
                                                                spec.stride[2], channels_last ? 1 : 0});
@@ -225,7 +237,7 @@ SequenceGemmConvTransposeImpl::SequenceGemmConvTransposeImpl(int in_channels, co
 torch::Tensor SequenceGemmConvTransposeImpl::forward(const torch::Tensor& x) {
   const std::vector<std::int64_t> geometry{spec.kernel[1], spec.kernel[2], spec.stride[1], spec.stride[2]};
   torch::Tensor out;
-  if (direct && spec.out_channels == 1 && frame_kernels_take(x.to(compute_type(x)))) {
+  if (direct && spec.out_channels == 1 && x.is_cpu() && x.is_floating_point()) {
     out = ConvTransposeByFrameKernels::apply(x, weight, geometry);
   } else {
     const auto w_t = weight.view({weight.size(0), -1}).t();  // (out*kh*kw, C)

@@ -28,7 +28,7 @@ struct SequenceGemmConvImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
   bool channels_last;  // the output's layout
-  bool direct;         // one input channel, float or double: by the frame kernels (model/frame_kernels.h)
+  bool direct;         // one input channel, on the CPU: by the frame kernels (model/frame_kernels.h)
   torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out): the Conv3d's
 };
 TORCH_MODULE(SequenceGemmConv);
@@ -37,7 +37,7 @@ struct SequenceGemmConvTransposeImpl : torch::nn::Module {
   SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& spec, bool frame_kernels = false);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
-  bool direct;  // one output channel, float or double: by the frame kernels (model/frame_kernels.h)
+  bool direct;  // one output channel, on the CPU: by the frame kernels (model/frame_kernels.h)
   torch::Tensor weight, bias;  // (in, out, 1, kh, kw), (out): the ConvTranspose3d's
 };
 TORCH_MODULE(SequenceGemmConvTranspose);

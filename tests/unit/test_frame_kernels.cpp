@@ -6,8 +6,11 @@
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "model/frame_kernels.h"
 #include "model/sequence_gemm_conv.h"
+#include "train/precision.h"
 
 using namespace cdae::model;
 
@@ -138,5 +141,48 @@ TEST(FrameKernels, DirectLayersInFloatMatchTheGemmForm) {
     expect_close(direct->bias.grad(), gemm->bias.grad(), "conv bias");
     expect_close(direct_t->weight.grad(), gemm_t->weight.grad(), "transposed weight");
     expect_close(direct_t->bias.grad(), gemm_t->bias.grad(), "transposed bias");
+  }
+}
+
+TEST(FrameKernels, DirectLayersUnderBf16AutocastMatchTheGemmForm) {
+  // bf16 activations go through the kernels in float: the same output types as
+  // the GEMM form (bf16 out of the conv; the transposed conv's bf16 result plus
+  // the float bias gives float) and values at least as close to float32's.
+  struct Run {
+    torch::Tensor h, y, grad_x, grad_w, grad_w_t;
+  };
+  auto run = [](bool frame_kernels, bool bf16) {
+    torch::manual_seed(7);
+    SequenceGemmConv conv(1, ConvSpec{16, {1, 5, 5}, {1, 2, 2}}, true, frame_kernels);
+    SequenceGemmConvTranspose deconv(16, ConvSpec{1, {1, 5, 5}, {1, 2, 2}}, frame_kernels);
+    const auto x = torch::rand({2, 1, 3, 25, 25}).requires_grad_(true);
+    Run r;
+    {
+      std::optional<cdae::train::AutocastScope> autocast;
+      if (bf16) autocast.emplace("bf16", torch::kCPU);
+      r.h = conv(x);
+      r.y = deconv(torch::relu(r.h));
+    }
+    (r.y.to(torch::kFloat) * torch::randn(r.y.sizes())).sum().backward();
+    r.grad_x = x.grad();
+    r.grad_w = conv->weight.grad();
+    r.grad_w_t = deconv->weight.grad();
+    return r;
+  };
+  const auto reference = run(false, false), direct = run(true, true), gemm = run(false, true);
+  EXPECT_EQ(direct.h.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(direct.h.scalar_type(), gemm.h.scalar_type());
+  EXPECT_EQ(direct.y.scalar_type(), gemm.y.scalar_type());
+  EXPECT_EQ(direct.grad_x.scalar_type(), torch::kFloat);
+  auto error = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a.to(torch::kFloat) - b).abs().max() / b.abs().max()).item<double>();
+  };
+  const std::vector<std::pair<std::string, torch::Tensor Run::*>> parts{
+      {"conv output", &Run::h}, {"output", &Run::y}, {"input gradient", &Run::grad_x},
+      {"conv weight gradient", &Run::grad_w}, {"transposed weight gradient", &Run::grad_w_t}};
+  for (const auto& [name, part] : parts) {
+    const double e_direct = error(direct.*part, reference.*part), e_gemm = error(gemm.*part, reference.*part);
+    EXPECT_LT(e_direct, 2e-2) << name;
+    EXPECT_LE(e_direct, e_gemm * 1.5 + 1e-6) << name << ": direct " << e_direct << ", gemm " << e_gemm;
   }
 }
