@@ -1,6 +1,6 @@
 #include "model/frame_kernels.h"
 
-#include <ATen/Dispatch.h>
+#include <c10/util/BFloat16.h>
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -21,8 +21,8 @@ struct Shape {
 
 // A row of features (Wo pixels x C channels) to and from a contiguous (Wo, C)
 // buffer, so that the inner loops run over channels with unit stride in both layouts.
-template <typename T>
-[[gnu::always_inline]] inline void load_row(const T* f, const Shape& s, T* __restrict row) {
+template <typename T, typename F>
+[[gnu::always_inline]] inline void load_row(const F* f, const Shape& s, T* __restrict row) {
   if (s.sc == 1 && s.sx == s.c) {
     std::copy(f, f + s.wo * s.c, row);
     return;
@@ -31,14 +31,14 @@ template <typename T>
     for (std::int64_t x = 0; x < s.wo; ++x) row[x * s.c + c] = f[c * s.sc + x * s.sx];
 }
 
-template <typename T>
-[[gnu::always_inline]] inline void store_row(const T* __restrict row, const Shape& s, T* f) {
+template <typename T, typename F>
+[[gnu::always_inline]] inline void store_row(const T* __restrict row, const Shape& s, F* f) {
   if (s.sc == 1 && s.sx == s.c) {
-    std::copy(row, row + s.wo * s.c, f);
+    std::transform(row, row + s.wo * s.c, f, [](T v) { return static_cast<F>(v); });
     return;
   }
   for (std::int64_t c = 0; c < s.c; ++c)
-    for (std::int64_t x = 0; x < s.wo; ++x) f[c * s.sc + x * s.sx] = row[x * s.c + c];
+    for (std::int64_t x = 0; x < s.wo; ++x) f[c * s.sc + x * s.sx] = static_cast<F>(row[x * s.c + c]);
 }
 
 // The kernels below take the channel count C as a template argument where it
@@ -101,9 +101,9 @@ template <typename T, int C, int B>
 }
 
 // f[c, t, y, x] = b[c] + sum_k w_kc[k, c] * window_k(t, y, x); row: Wo*C scratch.
-template <typename T, int C>
+template <typename T, typename F, int C>
 [[gnu::always_inline]] inline void products_of_sequence(const T* __restrict img, const T* __restrict w_kc,
-                                                        const T* __restrict bias, const Shape& s, T* f,
+                                                        const T* __restrict bias, const Shape& s, F* f,
                                                         T* __restrict row) {
   for (std::int64_t t = 0; t < s.t; ++t)
     for (std::int64_t y = 0; y < s.ho; ++y) {
@@ -156,8 +156,8 @@ template <typename T, int C, int KP, int B>
 // window_k(t, y, x) += sum_c w_ck[c, k] * f[c, t, y, x]; w_ck padded to kp
 // columns (a multiple of the vector width; KP: kp fixed at compile time, 0: at
 // run time), u: kp scratch.
-template <typename T, int C, int KP>
-[[gnu::always_inline]] inline void spread_of_sequence(const T* f, const T* __restrict w_ck, std::int64_t kp,
+template <typename T, typename F, int C, int KP>
+[[gnu::always_inline]] inline void spread_of_sequence(const F* f, const T* __restrict w_ck, std::int64_t kp,
                                                       const Shape& s, T* __restrict img, T* __restrict row,
                                                       T* __restrict u) {
   for (std::int64_t t = 0; t < s.t; ++t)
@@ -207,8 +207,8 @@ template <typename T, int C, int B>
 // acc[k, c] += sum_{t,y,x} window_k(t, y, x) * f[c, t, y, x], a frame at a
 // time into frame_acc (so that a float sum adds frames, not single products,
 // to the total).
-template <typename T, int C>
-[[gnu::always_inline]] inline void weight_gradient_of_sequence(const T* __restrict img, const T* f, const Shape& s,
+template <typename T, typename F, int C>
+[[gnu::always_inline]] inline void weight_gradient_of_sequence(const T* __restrict img, const F* f, const Shape& s,
                                                                T* __restrict acc, T* __restrict frame_acc,
                                                                T* __restrict row) {
   const auto nc = channels<C>(s);
@@ -244,64 +244,82 @@ template <typename T, int C>
 }
 
 // The entry points pick the instantiation for the channel count (and, for
-// spread, a kernel of 17 to 32 values: kp = 32).
-template <typename T>
-[[gnu::always_inline]] inline void products_any(const T* img, const T* w_kc, const T* bias, const Shape& s, T* f,
+// spread, a kernel of 17 to 32 values: kp = 32). T: the image's type and the
+// one computed in; F: the features' (T, or bf16 with T float).
+template <typename T, typename F>
+[[gnu::always_inline]] inline void products_any(const T* img, const T* w_kc, const T* bias, const Shape& s, F* f,
                                                 T* row) {
   switch (s.c) {
-    case 8: return products_of_sequence<T, 8>(img, w_kc, bias, s, f, row);
-    case 16: return products_of_sequence<T, 16>(img, w_kc, bias, s, f, row);
-    case 32: return products_of_sequence<T, 32>(img, w_kc, bias, s, f, row);
-    default: return products_of_sequence<T, 0>(img, w_kc, bias, s, f, row);
+    case 8: return products_of_sequence<T, F, 8>(img, w_kc, bias, s, f, row);
+    case 16: return products_of_sequence<T, F, 16>(img, w_kc, bias, s, f, row);
+    case 32: return products_of_sequence<T, F, 32>(img, w_kc, bias, s, f, row);
+    default: return products_of_sequence<T, F, 0>(img, w_kc, bias, s, f, row);
   }
 }
 
-template <typename T>
-[[gnu::always_inline]] inline void spread_any(const T* f, const T* w_ck, std::int64_t kp, const Shape& s, T* img,
+template <typename T, typename F>
+[[gnu::always_inline]] inline void spread_any(const F* f, const T* w_ck, std::int64_t kp, const Shape& s, T* img,
                                               T* row, T* u) {
   if (kp == 32) switch (s.c) {
-      case 8: return spread_of_sequence<T, 8, 32>(f, w_ck, kp, s, img, row, u);
-      case 16: return spread_of_sequence<T, 16, 32>(f, w_ck, kp, s, img, row, u);
-      case 32: return spread_of_sequence<T, 32, 32>(f, w_ck, kp, s, img, row, u);
+      case 8: return spread_of_sequence<T, F, 8, 32>(f, w_ck, kp, s, img, row, u);
+      case 16: return spread_of_sequence<T, F, 16, 32>(f, w_ck, kp, s, img, row, u);
+      case 32: return spread_of_sequence<T, F, 32, 32>(f, w_ck, kp, s, img, row, u);
       default: break;
     }
-  spread_of_sequence<T, 0, 0>(f, w_ck, kp, s, img, row, u);
+  spread_of_sequence<T, F, 0, 0>(f, w_ck, kp, s, img, row, u);
 }
 
-template <typename T>
-[[gnu::always_inline]] inline void weight_gradient_any(const T* img, const T* f, const Shape& s, T* acc,
+template <typename T, typename F>
+[[gnu::always_inline]] inline void weight_gradient_any(const T* img, const F* f, const Shape& s, T* acc,
                                                        T* frame_acc, T* row) {
   switch (s.c) {
-    case 8: return weight_gradient_of_sequence<T, 8>(img, f, s, acc, frame_acc, row);
-    case 16: return weight_gradient_of_sequence<T, 16>(img, f, s, acc, frame_acc, row);
-    case 32: return weight_gradient_of_sequence<T, 32>(img, f, s, acc, frame_acc, row);
-    default: return weight_gradient_of_sequence<T, 0>(img, f, s, acc, frame_acc, row);
+    case 8: return weight_gradient_of_sequence<T, F, 8>(img, f, s, acc, frame_acc, row);
+    case 16: return weight_gradient_of_sequence<T, F, 16>(img, f, s, acc, frame_acc, row);
+    case 32: return weight_gradient_of_sequence<T, F, 32>(img, f, s, acc, frame_acc, row);
+    default: return weight_gradient_of_sequence<T, F, 0>(img, f, s, acc, frame_acc, row);
   }
 }
 
-// float, the common case, also built for AVX2 + FMA and picked at load time:
-// the wheel's flags, and so ours, are baseline x86-64.
+// float, the common case (and bf16 features computed in float), also built for
+// AVX2 + FMA and picked at load time: the wheel's flags, and so ours, are baseline x86-64.
 #if defined(__x86_64__) && defined(__GNUC__)
 #define CDAE_X86_64_V3_CLONE __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
 #define CDAE_X86_64_V3_CLONE
 #endif
 
+using BFloat16 = c10::BFloat16;
+
 CDAE_X86_64_V3_CLONE void products_float(const float* img, const float* w_kc, const float* bias, const Shape& s,
                                          float* f, float* row) {
+  products_any(img, w_kc, bias, s, f, row);
+}
+CDAE_X86_64_V3_CLONE void products_bf16(const float* img, const float* w_kc, const float* bias, const Shape& s,
+                                        BFloat16* f, float* row) {
   products_any(img, w_kc, bias, s, f, row);
 }
 CDAE_X86_64_V3_CLONE void spread_float(const float* f, const float* w_ck, std::int64_t kp, const Shape& s,
                                        float* img, float* row, float* u) {
   spread_any(f, w_ck, kp, s, img, row, u);
 }
+CDAE_X86_64_V3_CLONE void spread_bf16(const BFloat16* f, const float* w_ck, std::int64_t kp, const Shape& s,
+                                      float* img, float* row, float* u) {
+  spread_any(f, w_ck, kp, s, img, row, u);
+}
 CDAE_X86_64_V3_CLONE void weight_gradient_float(const float* img, const float* f, const Shape& s, float* acc,
                                                 float* frame_acc, float* row) {
+  weight_gradient_any(img, f, s, acc, frame_acc, row);
+}
+CDAE_X86_64_V3_CLONE void weight_gradient_bf16(const float* img, const BFloat16* f, const Shape& s, float* acc,
+                                               float* frame_acc, float* row) {
   weight_gradient_any(img, f, s, acc, frame_acc, row);
 }
 
 void products(const float* img, const float* w_kc, const float* bias, const Shape& s, float* f, float* row) {
   products_float(img, w_kc, bias, s, f, row);
+}
+void products(const float* img, const float* w_kc, const float* bias, const Shape& s, BFloat16* f, float* row) {
+  products_bf16(img, w_kc, bias, s, f, row);
 }
 void products(const double* img, const double* w_kc, const double* bias, const Shape& s, double* f, double* row) {
   products_any(img, w_kc, bias, s, f, row);
@@ -309,12 +327,20 @@ void products(const double* img, const double* w_kc, const double* bias, const S
 void spread(const float* f, const float* w_ck, std::int64_t kp, const Shape& s, float* img, float* row, float* u) {
   spread_float(f, w_ck, kp, s, img, row, u);
 }
+void spread(const BFloat16* f, const float* w_ck, std::int64_t kp, const Shape& s, float* img, float* row,
+            float* u) {
+  spread_bf16(f, w_ck, kp, s, img, row, u);
+}
 void spread(const double* f, const double* w_ck, std::int64_t kp, const Shape& s, double* img, double* row,
             double* u) {
   spread_any(f, w_ck, kp, s, img, row, u);
 }
 void weight_gradient(const float* img, const float* f, const Shape& s, float* acc, float* frame_acc, float* row) {
   weight_gradient_float(img, f, s, acc, frame_acc, row);
+}
+void weight_gradient(const float* img, const BFloat16* f, const Shape& s, float* acc, float* frame_acc,
+                     float* row) {
+  weight_gradient_bf16(img, f, s, acc, frame_acc, row);
 }
 void weight_gradient(const double* img, const double* f, const Shape& s, double* acc, double* frame_acc,
                      double* row) {
@@ -342,6 +368,18 @@ Shape shape_of(const torch::Tensor& image, const torch::Tensor& features, std::i
                features.stride(1), features.stride(2), features.stride(3), features.stride(4)};
 }
 
+// Runs fn(T(), F()) for the image type T and the feature type F the kernels
+// take: float with float or bf16, double with double.
+template <typename Fn>
+void with_types(const torch::Tensor& image, const torch::Tensor& features, const char* name, Fn fn) {
+  const auto i = image.scalar_type(), f = features.scalar_type();
+  if (i == torch::kFloat && f == torch::kFloat) return fn(float(), float());
+  if (i == torch::kFloat && f == torch::kBFloat16) return fn(float(), BFloat16());
+  if (i == torch::kDouble && f == torch::kDouble) return fn(double(), double());
+  throw std::invalid_argument(std::string(name) + ": an image of " + c10::toString(i) + " with features of " +
+                              c10::toString(f) + " (taken: float with float or bf16, double with double)");
+}
+
 }  // namespace
 
 bool frame_kernels_take(const torch::Tensor& t) {
@@ -349,25 +387,28 @@ bool frame_kernels_take(const torch::Tensor& t) {
 }
 
 torch::Tensor window_products(const torch::Tensor& image, const torch::Tensor& w, const torch::Tensor& bias,
-                              FrameWindow window, torch::MemoryFormat layout) {
+                              FrameWindow window, torch::MemoryFormat layout, torch::ScalarType features_type) {
   if (image.dim() != 5 || image.size(1) != 1)
     throw std::invalid_argument("window_products: wants an image of (N, 1, T, H, W), got " + sizes_of(image));
   const auto img = image.contiguous();
   const auto c = w.size(0);
   const auto n = img.size(0), t = img.size(2);
   const auto ho = (img.size(3) - window.kh) / window.sh + 1, wo = (img.size(4) - window.kw) / window.sw + 1;
-  auto f = torch::empty({n, c, t, ho, wo}, img.options().memory_format(layout));
+  if (features_type == torch::ScalarType::Undefined) features_type = img.scalar_type();
+  auto f = torch::empty({n, c, t, ho, wo}, img.options().dtype(features_type).memory_format(layout));
   const auto s = shape_of(img, f, c, window);
   const auto w_kc = w.to(img.scalar_type()).reshape({c, -1}).t().contiguous();  // (K, C)
   const auto b = bias.defined() ? bias.to(img.scalar_type()).contiguous() : torch::Tensor();
-  AT_DISPATCH_FLOATING_TYPES(img.scalar_type(), "window_products", [&] {
-    const auto* img_p = img.data_ptr<scalar_t>();
-    const auto* w_p = w_kc.data_ptr<scalar_t>();
-    const scalar_t* b_p = b.defined() ? b.data_ptr<scalar_t>() : nullptr;
-    auto* f_p = f.data_ptr<scalar_t>();
+  with_types(img, f, "window_products", [&](auto image_type, auto feature_type) {
+    using T = decltype(image_type);
+    using F = decltype(feature_type);
+    const auto* img_p = img.data_ptr<T>();
+    const auto* w_p = w_kc.data_ptr<T>();
+    const T* b_p = b.defined() ? b.data_ptr<T>() : nullptr;
+    auto* f_p = f.data_ptr<F>();
     const auto img_stride = img.stride(0), f_stride = f.stride(0);
     at::parallel_for(0, n, 1, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<scalar_t> row(s.wo * s.c);
+      std::vector<T> row(s.wo * s.c);
       for (auto i = begin; i < end; ++i) products(img_p + i * img_stride, w_p, b_p, s, f_p + i * f_stride, row.data());
     });
   });
@@ -375,21 +416,24 @@ torch::Tensor window_products(const torch::Tensor& image, const torch::Tensor& w
 }
 
 void spread_features(const torch::Tensor& features, const torch::Tensor& w, FrameWindow window, torch::Tensor& image) {
-  if (!image.is_contiguous() || image.scalar_type() != features.scalar_type())
-    throw std::invalid_argument("spread_features: the image must be contiguous and of the features' type");
+  if (!image.is_contiguous())
+    throw std::invalid_argument("spread_features: the image must be contiguous, got strides of " +
+                                std::to_string(image.stride(4)) + " in its last dimension and a layout that is not");
   const auto c = w.size(0), k = window.kh * window.kw;
   const auto s = shape_of(image, features, c, window);
   const auto kp = (k + 7) / 8 * 8;
-  auto w_ck = torch::zeros({c, kp}, features.options().memory_format(torch::MemoryFormat::Contiguous));
+  auto w_ck = torch::zeros({c, kp}, image.options().memory_format(torch::MemoryFormat::Contiguous));
   w_ck.narrow(1, 0, k).copy_(w.reshape({c, k}));
   const auto n = image.size(0);
-  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "spread_features", [&] {
-    const auto* f_p = features.data_ptr<scalar_t>();
-    const auto* w_p = w_ck.data_ptr<scalar_t>();
-    auto* img_p = image.data_ptr<scalar_t>();
+  with_types(image, features, "spread_features", [&](auto image_type, auto feature_type) {
+    using T = decltype(image_type);
+    using F = decltype(feature_type);
+    const auto* f_p = features.data_ptr<F>();
+    const auto* w_p = w_ck.data_ptr<T>();
+    auto* img_p = image.data_ptr<T>();
     const auto img_stride = image.stride(0), f_stride = features.stride(0);
     at::parallel_for(0, n, 1, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<scalar_t> row(s.wo * s.c), u(kp);
+      std::vector<T> row(s.wo * s.c), u(kp);
       for (auto i = begin; i < end; ++i)
         spread(f_p + i * f_stride, w_p, kp, s, img_p + i * img_stride, row.data(), u.data());
     });
@@ -402,14 +446,16 @@ torch::Tensor window_weight_gradient(const torch::Tensor& image, const torch::Te
   const auto s = shape_of(img, features, c, window);
   const auto n = img.size(0);
   // One partial sum per thread, added at the end.
-  auto partial = torch::zeros({at::get_num_threads(), k * c}, features.options().memory_format(torch::MemoryFormat::Contiguous));
-  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "window_weight_gradient", [&] {
-    const auto* img_p = img.data_ptr<scalar_t>();
-    const auto* f_p = features.data_ptr<scalar_t>();
-    auto* partial_p = partial.data_ptr<scalar_t>();
+  auto partial = torch::zeros({at::get_num_threads(), k * c}, img.options().memory_format(torch::MemoryFormat::Contiguous));
+  with_types(img, features, "window_weight_gradient", [&](auto image_type, auto feature_type) {
+    using T = decltype(image_type);
+    using F = decltype(feature_type);
+    const auto* img_p = img.data_ptr<T>();
+    const auto* f_p = features.data_ptr<F>();
+    auto* partial_p = partial.data_ptr<T>();
     const auto img_stride = img.stride(0), f_stride = features.stride(0);
     at::parallel_for(0, n, 1, [&](std::int64_t begin, std::int64_t end) {
-      std::vector<scalar_t> row(s.wo * s.c), frame_acc(k * c);
+      std::vector<T> row(s.wo * s.c), frame_acc(k * c);
       auto* acc = partial_p + at::get_thread_num() * k * c;
       for (auto i = begin; i < end; ++i)
         weight_gradient(img_p + i * img_stride, f_p + i * f_stride, s, acc, frame_acc.data(), row.data());

@@ -18,10 +18,11 @@
 // window_weight_gradient of that and its input).
 //
 // image: (N, 1, T, H, W), contiguous. features: (N, C, T, Ho, Wo) in either
-// layout (NCDHW or NDHWC), Ho = (H - kh) / sh + 1. w: (C, kh*kw). float and
-// double (the inner loops also built for AVX2 + FMA and picked at load time);
-// the layers (model/sequence_gemm_conv.h) run bf16 activations through them in
-// float. Sequences run in parallel over LibTorch's threads.
+// layout (NCDHW or NDHWC), Ho = (H - kh) / sh + 1. w: (C, kh*kw). Computed in
+// the image's type, float or double (the inner loops also built for AVX2 + FMA
+// and picked at load time); with a float image the features may be bf16 (bf16
+// autocast), converted a row at a time. Sequences run in parallel over
+// LibTorch's threads.
 #pragma once
 #include <torch/torch.h>
 
@@ -34,9 +35,11 @@ struct FrameWindow {
 // Whether the kernels take these tensors: on the CPU, float or double.
 bool frame_kernels_take(const torch::Tensor& t);
 
-// (N, C, T, Ho, Wo) in `layout`; bias (C) or undefined.
+// (N, C, T, Ho, Wo) in `layout` and features_type (the image's if Undefined;
+// bf16 with a float image); bias (C) or undefined.
 torch::Tensor window_products(const torch::Tensor& image, const torch::Tensor& w, const torch::Tensor& bias,
-                              FrameWindow window, torch::MemoryFormat layout);
+                              FrameWindow window, torch::MemoryFormat layout,
+                              torch::ScalarType features_type = torch::ScalarType::Undefined);
 
 // image (N, 1, T, H, W), contiguous, updated in place.
 void spread_features(const torch::Tensor& features, const torch::Tensor& w, FrameWindow window, torch::Tensor& image);

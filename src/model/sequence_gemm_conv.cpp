@@ -133,11 +133,19 @@ struct ConvTransposeBySequenceGemm : torch::autograd::Function<ConvTransposeBySe
   }
 };
 
-// The type the frame kernels compute in: double for double, else float (bf16
-// under autocast is converted at the layer's edges: with an inner dimension of
-// kh*kw the bf16 GEMMs gained nothing, and their patch copies and folds stayed).
-torch::Tensor in_kernel_type(const torch::Tensor& t) {
-  return t.to(t.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat);
+// The type the frame kernels compute in: double for double, else float. bf16
+// activations (autocast) are read and written as they are and computed in
+// float: with an inner dimension of kh*kw the bf16 GEMMs gained nothing, and
+// their patch copies and folds stayed.
+torch::ScalarType kernel_type(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
+torch::Tensor in_kernel_type(const torch::Tensor& t) { return t.to(kernel_type(t.scalar_type())); }
+// The feature type the kernels take with an image of `image`: their own, or
+// bf16 with float; anything else is converted to the image's.
+torch::ScalarType feature_type_for(torch::ScalarType features, torch::ScalarType image) {
+  return features == image || (features == torch::kBFloat16 && image == torch::kFloat) ? features : image;
+}
+torch::Tensor features_for_kernels(const torch::Tensor& f, torch::ScalarType image) {
+  return f.to(feature_type_for(f.scalar_type(), image));
 }
 
 // The conv from one image channel by the frame kernels (model/frame_kernels.h).
@@ -149,8 +157,11 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     ctx->saved_data["geometry"] = geometry;
     const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
     const auto layout = geometry[4] ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous;
-    return window_products(in_kernel_type(input), weight.reshape({weight.size(0), -1}), bias, window, layout)
-        .to(compute_type(input));
+    const auto x = in_kernel_type(input);
+    const auto out_type = compute_type(input);
+    return window_products(x, weight.reshape({weight.size(0), -1}), bias, window, layout,
+                           feature_type_for(out_type, x.scalar_type()))
+        .to(out_type);
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -159,7 +170,7 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const FrameWindow window{g[0], g[1], g[2], g[3]};
     const auto x = in_kernel_type(input);
-    const auto grad = grads[0].to(x.scalar_type());  // the kernels read either layout
+    const auto grad = features_for_kernels(grads[0], x.scalar_type());  // in either layout
     const auto w = weight.reshape({weight.size(0), -1}).to(x.scalar_type());
     torch::Tensor grad_input, grad_weight, grad_bias;
     if (ctx->needs_input_grad(0)) {
@@ -182,11 +193,12 @@ struct ConvTransposeByFrameKernels : torch::autograd::Function<ConvTransposeByFr
     ctx->save_for_backward({input, weight});
     ctx->saved_data["geometry"] = geometry;
     const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
-    const auto x = in_kernel_type(input);
-    const auto n = x.size(0), t = x.size(2);
-    auto out = torch::zeros({n, 1, t, (x.size(3) - 1) * window.sh + window.kh, (x.size(4) - 1) * window.sw + window.kw},
-                            x.options().memory_format(torch::MemoryFormat::Contiguous));
-    spread_features(x, weight.reshape({weight.size(0), -1}).to(x.scalar_type()), window, out);
+    const auto type = kernel_type(input.scalar_type());
+    const auto n = input.size(0), t = input.size(2);
+    auto out = torch::zeros(
+        {n, 1, t, (input.size(3) - 1) * window.sh + window.kh, (input.size(4) - 1) * window.sw + window.kw},
+        input.options().dtype(type).memory_format(torch::MemoryFormat::Contiguous));
+    spread_features(features_for_kernels(input, type), weight.reshape({weight.size(0), -1}), window, out);
     return out.to(compute_type(input));
   }
 
@@ -195,14 +207,18 @@ struct ConvTransposeByFrameKernels : torch::autograd::Function<ConvTransposeByFr
     const auto &input = saved[0], &weight = saved[1];
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const FrameWindow window{g[0], g[1], g[2], g[3]};
-    const auto x = in_kernel_type(input);
-    const auto grad = grads[0].to(x.scalar_type()).contiguous();  // (N, 1, T, Ho, Wo)
-    const auto w = weight.reshape({weight.size(0), -1}).to(x.scalar_type());
+    const auto type = kernel_type(input.scalar_type());
+    const auto grad = grads[0].to(type).contiguous();  // (N, 1, T, Ho, Wo)
+    const auto w = weight.reshape({weight.size(0), -1}).to(type);
     torch::Tensor grad_input, grad_weight;
     if (ctx->needs_input_grad(0))
-      grad_input = window_products(grad, w, {}, window, input.suggest_memory_format()).to(input.scalar_type());
+      grad_input = window_products(grad, w, {}, window, input.suggest_memory_format(),
+                                   feature_type_for(input.scalar_type(), type))
+                       .to(input.scalar_type());
     if (ctx->needs_input_grad(1))
-      grad_weight = window_weight_gradient(grad, x, window).view(weight.sizes()).to(weight.scalar_type());
+      grad_weight = window_weight_gradient(grad, features_for_kernels(input, type), window)
+                        .view(weight.sizes())
+                        .to(weight.scalar_type());
     return {grad_input, grad_weight, torch::Tensor()};
   }
 };

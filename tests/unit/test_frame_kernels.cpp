@@ -186,3 +186,29 @@ TEST(FrameKernels, DirectLayersUnderBf16AutocastMatchTheGemmForm) {
     EXPECT_LE(e_direct, e_gemm * 1.5 + 1e-6) << name << ": direct " << e_direct << ", gemm " << e_gemm;
   }
 }
+
+TEST(FrameKernels, Bf16FeaturesAreReadAndWrittenAsTheyAre) {
+  // With a float image the features may be bf16 (autocast's activations): the
+  // kernels compute in float and convert a row at a time, so the results are
+  // the float kernels' on the same (bf16-valued) features, rounded once.
+  const FrameWindow win{5, 5, 2, 2};
+  const auto image = torch::randn({2, 1, 3, 21, 21});
+  const auto w = torch::randn({16, 25});
+  const auto bias = torch::randn({16});
+  for (const auto layout : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
+    const auto f16 = window_products(image, w, bias, win, layout, torch::kBFloat16);
+    EXPECT_EQ(f16.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(f16.is_contiguous(layout));
+    EXPECT_TRUE(torch::equal(f16, window_products(image, w, bias, win, layout).to(torch::kBFloat16)));
+    const auto g16 = torch::randn(f16.sizes()).to(torch::kBFloat16).contiguous(layout);
+    auto spread16 = torch::zeros_like(image), spread32 = torch::zeros_like(image);
+    spread_features(g16, w, win, spread16);
+    spread_features(g16.to(torch::kFloat), w, win, spread32);
+    EXPECT_TRUE(torch::equal(spread16, spread32));
+    EXPECT_TRUE(torch::equal(window_weight_gradient(image, g16, win),
+                             window_weight_gradient(image, g16.to(torch::kFloat), win)));
+  }
+  auto image64 = image.to(torch::kDouble);
+  EXPECT_THROW(spread_features(torch::zeros({2, 16, 3, 9, 9}, torch::kBFloat16), w, win, image64),
+               std::invalid_argument);
+}
