@@ -68,7 +68,10 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   // this one is the largest activation (1.2 GB at the seed's 54 sequences).
   encoder->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
   encoder->push_back(CounterDropout(a.dropout));
-  encoder->push_back(torch::nn::Conv3d(conv_options(e[0].out_channels, e[1])));
+  if (a.native_deconvs)
+    encoder->push_back(torch::nn::Conv3d(conv_options(e[0].out_channels, e[1])));
+  else  // its input gradient by the conv kernels' tiled layout copy (model/conv_transpose.h)
+    encoder->push_back(Conv3dByConvKernels(e[0].out_channels, e[1]));
   encoder->push_back(torch::nn::ReLU());
   encoder->push_back(torch::nn::Conv3d(conv_options(e[1].out_channels, e[2])));
   encoder->push_back(torch::nn::ReLU());

@@ -9,6 +9,11 @@
 // torch::nn::ConvTranspose3d, which a test checks forward and backward. On
 // other devices the native kernel (cuDNN) is used.
 //
+// The forward's kernel runs channels-last from 64 output channels on, the
+// result copied back to NCDHW by the tiled copy where the output is NCDHW
+// (model/layout_copy.h: oneDNN computes channels-last there anyway on AVX-512
+// CPUs and ATen's copy back was 4 s per step of the seed).
+//
 // With channels_last the output is NDHWC: all three kernels then run
 // channels-last, ~1.2-1.8x faster for the forward and input gradient at the
 // seed's 64 -> 128, 5x5x5 layer, and the layers after it read it as it is. The
@@ -36,5 +41,20 @@ TORCH_MODULE(ConvTranspose3dByConvKernels);
 torch::Tensor conv_transpose3d_by_conv_kernels(const torch::Tensor& x, const torch::Tensor& weight,
                                                const torch::Tensor& bias, std::vector<std::int64_t> stride,
                                                torch::MemoryFormat layout = torch::MemoryFormat::Contiguous);
+
+// Conv3d whose input gradient, from 64 input channels on, runs channels-last on
+// CPUs and comes back NCDHW through the tiled copy (model/layout_copy.h): oneDNN computes that gradient
+// channels-last anyway on AVX-512 CPUs, and ATen's own copy back to NCDHW was
+// 4 s per step of the seed (docs/performance.md). The input gradient needs only
+// the input's shape, so the input itself is not copied. Forward and weight
+// gradient are torch::conv3d's. Same parameters and function as
+// torch::nn::Conv3d (no padding, one group), which a test checks.
+struct Conv3dByConvKernelsImpl : torch::nn::Module {
+  Conv3dByConvKernelsImpl(int in_channels, const ConvSpec& spec);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
+  ConvSpec spec;
+  torch::Tensor weight, bias;  // (out, in, kt, kh, kw), (out)
+};
+TORCH_MODULE(Conv3dByConvKernels);
 
 }  // namespace cdae::model

@@ -242,7 +242,9 @@ TEST(ConvTransposeByConvKernels, MatchesConvTranspose3dForwardAndBackward) {
   struct Case { int in; ConvSpec spec; std::vector<std::int64_t> input; };
   const std::vector<Case> cases{{32, {16, {5, 5, 5}, {4, 2, 2}}, {2, 32, 5, 10, 10}},
                                 {32, {32, {5, 4, 4}, {2, 2, 2}}, {2, 32, 1, 4, 4}},
-                                {3, {5, {2, 3, 4}, {1, 3, 2}}, {2, 3, 4, 5, 6}}};
+                                {3, {5, {2, 3, 4}, {1, 3, 2}}, {2, 3, 4, 5, 6}},
+                                // 64 output channels: the forward runs channels-last and is copied back
+                                {8, {64, {3, 3, 3}, {2, 2, 2}}, {2, 8, 3, 4, 4}}};
   for (const auto dtype : {torch::kFloat64, torch::kFloat32})
     for (const auto& c : cases) {
       SCOPED_TRACE(c.spec.out_channels);
@@ -269,4 +271,27 @@ TEST(ConvTransposeByConvKernels, ChannelsLastOutputIsTheSameFunctionAndGradients
     EXPECT_TRUE(fast->weight.grad().is_contiguous());
     EXPECT_TRUE(is_channels_last(fast->forward(torch::randn({2, 8, 2, 6, 5}, dtype))));
   }
+}
+
+TEST(Conv3dByConvKernels, MatchesConv3dForwardAndBackwardInBothLayouts) {
+  // From 64 input channels the input gradient runs channels-last; either way it
+  // comes back in the input's layout.
+  for (const int in : {6, 64})
+  for (const auto type : {torch::kFloat64, torch::kFloat32})
+    for (const bool channels_last : {false, true}) {
+      SCOPED_TRACE(std::to_string(in) + (type == torch::kFloat64 ? " float64" : " float32") +
+                   (channels_last ? " cl" : " ncdhw"));
+      const ConvSpec spec{8, {5, 5, 5}, {3, 2, 2}};
+      torch::manual_seed(11);
+      Conv3dByConvKernels fast(in, spec);
+      torch::manual_seed(11);
+      torch::nn::Conv3d plain(torch::nn::Conv3dOptions(in, 8, {5, 5, 5}).stride({3, 2, 2}));
+      auto input = torch::randn({2, in, 11, 13, 12}, type);
+      if (channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast3d);
+      expect_same_layer(fast, plain, input);
+      auto x = input.clone().requires_grad_(true);
+      fast->forward(x).sum().backward();
+      EXPECT_TRUE(x.grad().is_contiguous(channels_last ? torch::MemoryFormat::ChannelsLast3d
+                                                       : torch::MemoryFormat::Contiguous));
+    }
 }
