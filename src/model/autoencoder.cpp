@@ -54,19 +54,26 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   // draws from the random generator in layer order (the order of arguments
   // to a constructor is unspecified in C++).
   // Indices 0..7 as in the reference's nn.Sequential: BN, conv, ReLU, dropout, conv, ReLU, conv, ReLU.
+  // A ReLU that runs inside the layer before it (model/bias_relu.h: one pass
+  // fewer over the activation each way) leaves an Identity at its index, so
+  // that parameter names stay the reference's.
   torch::nn::Sequential encoder;
   encoder->push_back(input_norm);
-  if (a.frame_convs == "im2col" && is_framewise(e[0]))
-    encoder->push_back(FrameConv3d(a.in_channels, e[0]));
-  else if (a.frame_convs == "conv2d" && is_framewise(e[0]))
-    encoder->push_back(FrameConv2d(a.in_channels, e[0]));
-  else if ((a.frame_convs == "gemm" || a.frame_convs == "direct") && is_framewise(e[0]))
-    encoder->push_back(SequenceGemmConv(a.in_channels, e[0], a.channels_last, a.frame_convs == "direct"));
-  else
-    encoder->push_back(torch::nn::Conv3d(conv_options(a.in_channels, e[0])));
-  // In place: no layer before it keeps its output for the backward pass, and
-  // this one is the largest activation (1.2 GB at the seed's 54 sequences).
-  encoder->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+  if ((a.frame_convs == "gemm" || a.frame_convs == "direct") && is_framewise(e[0])) {
+    encoder->push_back(
+        SequenceGemmConv(a.in_channels, e[0], a.channels_last, a.frame_convs == "direct", /*relu=*/true));
+    encoder->push_back(torch::nn::Identity());
+  } else {
+    if (a.frame_convs == "im2col" && is_framewise(e[0]))
+      encoder->push_back(FrameConv3d(a.in_channels, e[0]));
+    else if (a.frame_convs == "conv2d" && is_framewise(e[0]))
+      encoder->push_back(FrameConv2d(a.in_channels, e[0]));
+    else
+      encoder->push_back(torch::nn::Conv3d(conv_options(a.in_channels, e[0])));
+    // In place: no layer before it keeps its output for the backward pass, and
+    // this one is the largest activation (1.2 GB at the seed's 54 sequences).
+    encoder->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+  }
   encoder->push_back(CounterDropout(a.dropout));
   if (a.native_deconvs)
     encoder->push_back(torch::nn::Conv3d(conv_options(e[0].out_channels, e[1])));
@@ -80,22 +87,27 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
                                              TemporalEncoderDecoder(e[2].out_channels, a.lstm_hidden,
                                                                     a.lstm_norm == "layer"));
   torch::nn::Sequential decoder;
-  auto push_deconv = [&](int in, const ConvSpec& spec) {
-    if (a.native_deconvs)
+  // A transposed conv and the ReLU after it: two layers, the second an Identity
+  // where the ReLU runs inside the first.
+  auto push_deconv_relu = [&](int in, const ConvSpec& spec, bool in_place) {
+    if (a.native_deconvs) {
       decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(in, spec)));
-    else
-      decoder->push_back(ConvTranspose3dByConvKernels(in, spec, a.channels_last));
+      decoder->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(in_place)));
+    } else {
+      decoder->push_back(ConvTranspose3dByConvKernels(in, spec, a.channels_last, /*relu=*/true));
+      decoder->push_back(torch::nn::Identity());
+    }
   };
-  push_deconv(a.lstm_hidden[2], d[0]);
-  decoder->push_back(torch::nn::ReLU());
-  push_deconv(d[0].out_channels, d[1]);
-  decoder->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));  // as the encoder's first
+  push_deconv_relu(a.lstm_hidden[2], d[0], false);
+  push_deconv_relu(d[0].out_channels, d[1], /*in_place=*/true);  // as the encoder's first
   if (a.frame_convs == "im2col" && is_framewise(d[2]))
     decoder->push_back(FrameConvTranspose3d(d[1].out_channels, d[2]));
   else if ((a.frame_convs == "gemm" || a.frame_convs == "direct") && is_framewise(d[2]))
     decoder->push_back(SequenceGemmConvTranspose(d[1].out_channels, d[2], a.frame_convs == "direct"));
+  else if (a.native_deconvs)
+    decoder->push_back(torch::nn::ConvTranspose3d(deconv_options(d[1].out_channels, d[2])));
   else
-    push_deconv(d[1].out_channels, d[2]);
+    decoder->push_back(ConvTranspose3dByConvKernels(d[1].out_channels, d[2], a.channels_last));
   if (a.output == "sigmoid")
     decoder->push_back(torch::nn::Sigmoid());
   else

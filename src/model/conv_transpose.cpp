@@ -1,5 +1,6 @@
 #include "model/conv_transpose.h"
 
+#include "model/bias_relu.h"
 #include "model/layout_copy.h"
 
 namespace cdae::model {
@@ -28,7 +29,7 @@ torch::MemoryFormat layout_of(std::int64_t channels_last) {
 struct ConvTransposeByConvKernels : torch::autograd::Function<ConvTransposeByConvKernels> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                const torch::Tensor& bias, std::vector<std::int64_t> stride,
-                               std::int64_t channels_last) {
+                               std::int64_t channels_last, bool relu) {
     const auto layout = layout_of(channels_last);
     // On CPUs the kernel runs channels-last whatever the output's layout: for
     // NCDHW tensors oneDNN computes in channels-last anyway on AVX-512 CPUs and
@@ -46,8 +47,10 @@ struct ConvTransposeByConvKernels : torch::autograd::Function<ConvTransposeByCon
                                                   kZeros3, kOnes3, /*transposed=*/false, kZeros3, 1,
                                                   {true, false, false}));
     y = layout == torch::MemoryFormat::Contiguous ? ncdhw_from_channels_last(y) : y.contiguous(layout);
-    y.add_(bias.to(y.scalar_type()).view({1, -1, 1, 1, 1}));
-    ctx->save_for_backward({x, weight});
+    add_bias_relu_(y, bias, relu);
+    // With the ReLU, its output gives the mask of the backward pass (an
+    // output saved here is not a copy).
+    ctx->save_for_backward(relu ? tensor_list{x, weight, y} : tensor_list{x, weight});
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["channels_last"] = channels_last;
     return y;
@@ -58,9 +61,16 @@ struct ConvTransposeByConvKernels : torch::autograd::Function<ConvTransposeByCon
     const auto &x = saved[0], &weight = saved[1];
     const auto stride = ctx->saved_data["stride"].toIntVector();
     const auto layout = layout_of(ctx->saved_data["channels_last"].toInt());
-    const auto grad_y = grads[0].contiguous(layout);
+    torch::Tensor grad_y, grad_x, grad_w, grad_b;
+    if (saved.size() == 3) {  // through the ReLU, its bias gradient in the same pass
+      auto through_relu = relu_gradient_with_channel_sums(grads[0], saved[2], weight.scalar_type());
+      grad_y = through_relu.grad.contiguous(layout);
+      grad_b = through_relu.channel_sums;
+    } else {
+      grad_y = grads[0].contiguous(layout);
+      if (ctx->needs_input_grad(2)) grad_b = grad_y.sum({0, 2, 3, 4}).to(weight.scalar_type());
+    }
     const auto w = weight.to(grad_y.scalar_type()).contiguous(layout);
-    torch::Tensor grad_x, grad_w, grad_b;
     if (ctx->needs_input_grad(0))
       grad_x = torch::conv3d(grad_y, w, {}, stride).to(x.scalar_type()).contiguous(x.suggest_memory_format());
     if (ctx->needs_input_grad(1))
@@ -69,8 +79,7 @@ struct ConvTransposeByConvKernels : torch::autograd::Function<ConvTransposeByCon
                                                     {false, true, false}))
                    .to(weight.scalar_type())
                    .contiguous();
-    if (ctx->needs_input_grad(2)) grad_b = grad_y.sum({0, 2, 3, 4}).to(weight.scalar_type());
-    return {grad_x, grad_w, grad_b, torch::Tensor(), torch::Tensor()};
+    return {grad_x, grad_w, grad_b, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -114,14 +123,14 @@ struct Conv3dChannelsLastInputGradient : torch::autograd::Function<Conv3dChannel
 
 torch::Tensor conv_transpose3d_by_conv_kernels(const torch::Tensor& x, const torch::Tensor& weight,
                                                const torch::Tensor& bias, std::vector<std::int64_t> stride,
-                                               torch::MemoryFormat layout) {
+                                               torch::MemoryFormat layout, bool relu) {
   return ConvTransposeByConvKernels::apply(x, weight, bias, std::move(stride),
-                                           layout == torch::MemoryFormat::ChannelsLast3d ? 1 : 0);
+                                           layout == torch::MemoryFormat::ChannelsLast3d ? 1 : 0, relu);
 }
 
 ConvTranspose3dByConvKernelsImpl::ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& s,
-                                                                   bool channels_last_output)
-    : spec(s), channels_last(channels_last_output) {
+                                                                   bool channels_last_output, bool relu_after)
+    : spec(s), channels_last(channels_last_output), relu(relu_after) {
   // Initialised by the plain layer, so a seed gives the same weights either way.
   torch::nn::ConvTranspose3d plain(
       torch::nn::ConvTranspose3dOptions(in_channels, s.out_channels, {s.kernel[0], s.kernel[1], s.kernel[2]})
@@ -132,9 +141,13 @@ ConvTranspose3dByConvKernelsImpl::ConvTranspose3dByConvKernelsImpl(int in_channe
 
 torch::Tensor ConvTranspose3dByConvKernelsImpl::forward(const torch::Tensor& x) {
   const std::vector<std::int64_t> stride{spec.stride[0], spec.stride[1], spec.stride[2]};
-  if (!x.is_cpu()) return torch::conv_transpose3d(x, weight, bias, stride);
+  if (!x.is_cpu()) {
+    auto y = torch::conv_transpose3d(x, weight, bias, stride);
+    return relu ? torch::relu_(y) : y;
+  }
   return conv_transpose3d_by_conv_kernels(
-      x, weight, bias, stride, channels_last ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous);
+      x, weight, bias, stride, channels_last ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous,
+      relu);
 }
 
 Conv3dByConvKernelsImpl::Conv3dByConvKernelsImpl(int in_channels, const ConvSpec& s) : spec(s) {

@@ -18,7 +18,9 @@
 // channels-last, ~1.2-1.8x faster for the forward and input gradient at the
 // seed's 64 -> 128, 5x5x5 layer, and the layers after it read it as it is. The
 // bias is added inside the node, in place: one pass over the output instead
-// of a fresh tensor (1.2 GB at the seed's batch).
+// of a fresh tensor (1.2 GB at the seed's batch). With relu the ReLU that
+// follows the layer runs in that same pass, and its backward in the pass that
+// sums the bias gradient (model/bias_relu.h).
 #pragma once
 #include <torch/torch.h>
 
@@ -28,19 +30,22 @@ namespace cdae::model {
 
 // No padding, no output padding, one group (what the presets use).
 struct ConvTranspose3dByConvKernelsImpl : torch::nn::Module {
-  ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& spec, bool channels_last = false);
+  ConvTranspose3dByConvKernelsImpl(int in_channels, const ConvSpec& spec, bool channels_last = false,
+                                   bool relu = false);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
   bool channels_last;  // the output's layout
+  bool relu;           // max(y, 0) applied to the output, inside the layer
   torch::Tensor weight, bias;  // (in, out, kt, kh, kw), (out)
 };
 TORCH_MODULE(ConvTranspose3dByConvKernels);
 
 // The function itself, for tests: conv_transpose3d(x, weight, bias, stride), the
-// output in the given layout.
+// output in the given layout, and relu'd with relu.
 torch::Tensor conv_transpose3d_by_conv_kernels(const torch::Tensor& x, const torch::Tensor& weight,
                                                const torch::Tensor& bias, std::vector<std::int64_t> stride,
-                                               torch::MemoryFormat layout = torch::MemoryFormat::Contiguous);
+                                               torch::MemoryFormat layout = torch::MemoryFormat::Contiguous,
+                                               bool relu = false);
 
 // Conv3d whose input gradient, from 64 input channels on, runs channels-last on
 // CPUs and comes back NCDHW through the tiled copy (model/layout_copy.h): oneDNN computes that gradient

@@ -1,5 +1,7 @@
 #include "model/frame_kernels.h"
 
+#include "model/target_clones.h"
+
 #include <c10/util/BFloat16.h>
 #include <ATen/Parallel.h>
 
@@ -281,12 +283,7 @@ template <typename T, typename F>
 }
 
 // float, the common case (and bf16 features computed in float), also built for
-// AVX2 + FMA and picked at load time: the wheel's flags, and so ours, are baseline x86-64.
-#if defined(__x86_64__) && defined(__GNUC__)
-#define CDAE_X86_64_V3_CLONE __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define CDAE_X86_64_V3_CLONE
-#endif
+// AVX2 + FMA (model/target_clones.h).
 
 using BFloat16 = c10::BFloat16;
 

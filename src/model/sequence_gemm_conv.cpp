@@ -2,6 +2,7 @@
 
 #include <ATen/autocast_mode.h>
 
+#include "model/bias_relu.h"
 #include "model/frame_conv.h"
 #include "model/frame_kernels.h"
 
@@ -148,20 +149,25 @@ torch::Tensor features_for_kernels(const torch::Tensor& f, torch::ScalarType ima
   return f.to(feature_type_for(f.scalar_type(), image));
 }
 
-// The conv from one image channel by the frame kernels (model/frame_kernels.h).
+// The conv from one image channel by the frame kernels (model/frame_kernels.h),
+// and with relu the ReLU after it (its backward in the pass that sums the bias
+// gradient, model/bias_relu.h).
 // geometry: {kh, kw, sh, sw, channels_last output}
 struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
-                               const torch::Tensor& bias, std::vector<std::int64_t> geometry) {
-    ctx->save_for_backward({input, weight});
+                               const torch::Tensor& bias, std::vector<std::int64_t> geometry, bool relu) {
     ctx->saved_data["geometry"] = geometry;
     const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
     const auto layout = geometry[4] ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous;
     const auto x = in_kernel_type(input);
     const auto out_type = compute_type(input);
-    return window_products(x, weight.reshape({weight.size(0), -1}), bias, window, layout,
-                           feature_type_for(out_type, x.scalar_type()))
-        .to(out_type);
+    auto out = window_products(x, weight.reshape({weight.size(0), -1}), bias, window, layout,
+                               feature_type_for(out_type, x.scalar_type()))
+                   .to(out_type);
+    if (relu) out.clamp_min_(0);
+    // With the ReLU, its output gives the mask of the backward pass.
+    ctx->save_for_backward(relu ? tensor_list{input, weight, out} : tensor_list{input, weight});
+    return out;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
@@ -170,9 +176,16 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const FrameWindow window{g[0], g[1], g[2], g[3]};
     const auto x = in_kernel_type(input);
-    const auto grad = features_for_kernels(grads[0], x.scalar_type());  // in either layout
+    torch::Tensor grad_output = grads[0], grad_input, grad_weight, grad_bias;
+    if (saved.size() == 3) {  // through the ReLU
+      auto through_relu = relu_gradient_with_channel_sums(grads[0], saved[2], weight.scalar_type());
+      grad_output = through_relu.grad;
+      grad_bias = through_relu.channel_sums;
+    } else if (ctx->needs_input_grad(2)) {
+      grad_bias = grad_output.sum({0, 2, 3, 4}).to(weight.scalar_type());
+    }
+    const auto grad = features_for_kernels(grad_output, x.scalar_type());  // in either layout
     const auto w = weight.reshape({weight.size(0), -1}).to(x.scalar_type());
-    torch::Tensor grad_input, grad_weight, grad_bias;
     if (ctx->needs_input_grad(0)) {
       grad_input = torch::zeros(x.sizes(), x.options().memory_format(torch::MemoryFormat::Contiguous));
       spread_features(grad, w, window, grad_input);
@@ -180,8 +193,7 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     }
     if (ctx->needs_input_grad(1))
       grad_weight = window_weight_gradient(x, grad, window).view(weight.sizes()).to(weight.scalar_type());
-    if (ctx->needs_input_grad(2)) grad_bias = grad.sum({0, 2, 3, 4}).to(weight.scalar_type());
-    return {grad_input, grad_weight, grad_bias, torch::Tensor()};
+    return {grad_input, grad_weight, grad_bias, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -226,21 +238,20 @@ struct ConvTransposeByFrameKernels : torch::autograd::Function<ConvTransposeByFr
 }  // namespace
 
 SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s, bool channels_last_output,
-                                           bool frame_kernels)
-    : spec(s), channels_last(channels_last_output), direct(frame_kernels) {
+                                           bool frame_kernels, bool relu_after)
+    : spec(s), channels_last(channels_last_output), direct(frame_kernels), relu(relu_after) {
   const auto plain = plain_frame_conv3d(in_channels, s);
   weight = register_parameter("weight", plain->weight.detach().clone());
   bias = register_parameter("bias", plain->bias.detach().clone());
 }
 
 torch::Tensor SequenceGemmConvImpl::forward(const torch::Tensor& x) {
+  const std::vector<std::int64_t> geometry{spec.kernel[1], spec.kernel[2], spec.stride[1], spec.stride[2],
+                                           channels_last ? 1 : 0};
   if (direct && x.size(1) == 1 && x.is_cpu() && x.is_floating_point())
-    return ConvByFrameKernels::apply(x, weight, bias,
-                                     std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1],
-                                                               spec.stride[2], channels_last ? 1 : 0});
-  return ConvBySequenceGemm::apply(x, weight, bias,
-                                   std::vector<std::int64_t>{spec.kernel[1], spec.kernel[2], spec.stride[1],
-                                                             spec.stride[2], channels_last ? 1 : 0});
+    return ConvByFrameKernels::apply(x, weight, bias, geometry, relu);
+  auto out = ConvBySequenceGemm::apply(x, weight, bias, geometry);
+  return relu ? torch::relu_(out) : out;  // in place: the GEMM node keeps its input, not its output
 }
 
 SequenceGemmConvTransposeImpl::SequenceGemmConvTransposeImpl(int in_channels, const ConvSpec& s, bool frame_kernels)

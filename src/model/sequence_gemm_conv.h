@@ -24,11 +24,13 @@
 namespace cdae::model {
 
 struct SequenceGemmConvImpl : torch::nn::Module {
-  SequenceGemmConvImpl(int in_channels, const ConvSpec& spec, bool channels_last = false, bool frame_kernels = false);
+  SequenceGemmConvImpl(int in_channels, const ConvSpec& spec, bool channels_last = false, bool frame_kernels = false,
+                       bool relu = false);
   torch::Tensor forward(const torch::Tensor& x);  // (N, C, T, H, W)
   ConvSpec spec;
   bool channels_last;  // the output's layout
   bool direct;         // one input channel, on the CPU: by the frame kernels (model/frame_kernels.h)
+  bool relu;           // max(y, 0) applied to the output, inside the layer (model/bias_relu.h)
   torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out): the Conv3d's
 };
 TORCH_MODULE(SequenceGemmConv);

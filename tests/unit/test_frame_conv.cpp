@@ -15,8 +15,9 @@ namespace {
 
 // Same output, input gradient and parameter gradients, in float64.
 // (float64: to 1e-10; float32, where other kernels run: to 1e-5 relative).
+// With relu, the fast layer is checked against the plain one followed by a ReLU.
 template <typename Fast, typename Plain>
-void expect_same_layer(Fast& fast, Plain& plain, const torch::Tensor& input) {
+void expect_same_layer(Fast& fast, Plain& plain, const torch::Tensor& input, bool relu = false) {
   ASSERT_TRUE(torch::equal(fast->weight, plain->weight));  // same default initialisation
   ASSERT_TRUE(torch::equal(fast->bias, plain->bias));
   fast->to(input.scalar_type());
@@ -26,7 +27,7 @@ void expect_same_layer(Fast& fast, Plain& plain, const torch::Tensor& input) {
     return torch::allclose(a, b, tol, tol * b.abs().max().item<double>());
   };
   auto x1 = input.clone().requires_grad_(true), x2 = input.clone().requires_grad_(true);
-  const auto y1 = fast->forward(x1), y2 = plain->forward(x2);
+  const auto y1 = fast->forward(x1), y2 = relu ? torch::relu(plain->forward(x2)) : plain->forward(x2);
   ASSERT_EQ(y1.sizes(), y2.sizes());
   EXPECT_TRUE(same(y1, y2));
   const auto upstream = torch::randn_like(y2);
@@ -110,6 +111,20 @@ TEST(SequenceGemmConv, MatchesConv3dForwardAndBackward) {
     torch::nn::Conv3d plain(torch::nn::Conv3dOptions(2, 6, {1, 5, 5}).stride({1, 2, 2}));
     expect_same_layer(fast, plain, torch::randn({3, 2, 4, 17, 15}, dtype));
   }
+}
+
+TEST(SequenceGemmConv, WithTheReluInsideMatchesConv3dThenRelu) {
+  // One image channel, so that `direct` takes the frame kernels; both output layouts.
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32})
+    for (const bool direct : {false, true})
+      for (const bool channels_last : {false, true}) {
+        SCOPED_TRACE(std::string(direct ? "direct" : "gemm") + (channels_last ? " cl" : " ncdhw"));
+        torch::manual_seed(16);
+        SequenceGemmConv fast(1, ConvSpec{16, {1, 5, 5}, {1, 2, 2}}, channels_last, direct, /*relu=*/true);
+        torch::manual_seed(16);
+        torch::nn::Conv3d plain(torch::nn::Conv3dOptions(1, 16, {1, 5, 5}).stride({1, 2, 2}));
+        expect_same_layer(fast, plain, torch::randn({3, 1, 4, 17, 15}, dtype), /*relu=*/true);
+      }
 }
 
 TEST(SequenceGemmConv, TransposedMatchesConvTranspose3dForwardAndBackward) {
@@ -271,6 +286,27 @@ TEST(ConvTransposeByConvKernels, ChannelsLastOutputIsTheSameFunctionAndGradients
     EXPECT_TRUE(fast->weight.grad().is_contiguous());
     EXPECT_TRUE(is_channels_last(fast->forward(torch::randn({2, 8, 2, 6, 5}, dtype))));
   }
+}
+
+TEST(ConvTransposeByConvKernels, WithTheReluInsideMatchesConvTranspose3dThenRelu) {
+  // The ReLU's mask and the bias gradient come from the fused pass (model/bias_relu.h), in both layouts.
+  struct Case { int in; ConvSpec spec; std::vector<std::int64_t> input; };
+  const std::vector<Case> cases{{32, {16, {5, 5, 5}, {4, 2, 2}}, {2, 32, 5, 10, 10}},
+                                {3, {5, {2, 3, 4}, {1, 3, 2}}, {2, 3, 4, 5, 6}},
+                                {8, {64, {3, 3, 3}, {2, 2, 2}}, {2, 8, 3, 4, 4}}};
+  for (const auto dtype : {torch::kFloat64, torch::kFloat32})
+    for (const bool channels_last : {false, true})
+      for (const auto& c : cases) {
+        SCOPED_TRACE(std::to_string(c.spec.out_channels) + (channels_last ? " cl" : " ncdhw"));
+        torch::manual_seed(6);
+        ConvTranspose3dByConvKernels fast(c.in, c.spec, channels_last, /*relu=*/true);
+        torch::manual_seed(6);
+        torch::nn::ConvTranspose3d plain(
+            torch::nn::ConvTranspose3dOptions(c.in, c.spec.out_channels,
+                                              {c.spec.kernel[0], c.spec.kernel[1], c.spec.kernel[2]})
+                .stride({c.spec.stride[0], c.spec.stride[1], c.spec.stride[2]}));
+        expect_same_layer(fast, plain, torch::randn(c.input, dtype), /*relu=*/true);
+      }
 }
 
 TEST(Conv3dByConvKernels, MatchesConv3dForwardAndBackwardInBothLayouts) {
