@@ -64,6 +64,34 @@ TEST(Rotation, ChannelsAreReplicatedAndFramesFollowTheAngles) {
   EXPECT_TRUE(torch::allclose(seq[0][0][2], torch::rot90(as_tensor(img), 2, {0, 1}), 0, 1e-5));
 }
 
+TEST(Rotation, TheCpuLoopEqualsGridSampleOfTheAffineGrid) {
+  // The CPU generates frames with its own bilinear loop; other devices use
+  // grid_sample (align_corners, zeros), computed here on the CPU: same frames.
+  for (const auto& [h, w] : {std::pair<int, int>{49, 49}, std::pair<int, int>{13, 18}}) {
+    const auto img = test_image(h, w);
+    data::RotationSequenceGenerator gen(img, 2, torch::kCPU);
+    const std::vector<double> angles{37.3, -2.1, 2.0, 90.0, 181.7, 0.0};
+    const auto seq = gen.generate(angles, 2, 3);
+    ASSERT_EQ(seq.sizes().vec(), (std::vector<int64_t>{2, 2, 3, h, w}));
+    const double cx = w / 2, cy = h / 2;
+    for (size_t f = 0; f < angles.size(); ++f) {
+      const auto [c, s] = data::cos_sin_degrees(angles[f]);
+      const auto xs = torch::arange(w, torch::kFloat32).view({1, w}).expand({h, w}) - cx;
+      const auto ys = torch::arange(h, torch::kFloat32).view({h, 1}).expand({h, w}) - cy;
+      const auto src_x = static_cast<float>(c) * xs - static_cast<float>(s) * ys + cx;
+      const auto src_y = static_cast<float>(s) * xs + static_cast<float>(c) * ys + cy;
+      const auto grid = torch::stack({src_x * (2.0 / (w - 1)) - 1.0, src_y * (2.0 / (h - 1)) - 1.0}, 2).unsqueeze(0);
+      namespace F = torch::nn::functional;
+      const auto expected = F::grid_sample(as_tensor(img).view({1, 1, h, w}), grid,
+                                           F::GridSampleFuncOptions().mode(torch::kBilinear)
+                                               .padding_mode(torch::kZeros).align_corners(true))[0][0];
+      for (int ch = 0; ch < 2; ++ch)
+        EXPECT_TRUE(torch::allclose(seq[f / 3][ch][f % 3], expected, 0, 1e-5))
+            << angles[f] << " degrees: " << (seq[f / 3][ch][f % 3] - expected).abs().max();
+    }
+  }
+}
+
 TEST(Shards, EvenSplitFirstRanksTakeOneMore) {
   EXPECT_EQ(data::shard_sizes(100, 3), (std::vector<int64_t>{34, 33, 33}));
   EXPECT_EQ(data::shard_sizes(8, 3), (std::vector<int64_t>{3, 3, 2}));
