@@ -2,7 +2,10 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
+
+#include "model/target_clones.h"
 
 namespace cdae::data {
 
@@ -35,24 +38,29 @@ RotationSequenceGenerator::RotationSequenceGenerator(const io::GrayImage& image,
 
 namespace {
 
-// One frame on the CPU: dst (H, W) = src (H, W) rotated, the same arithmetic
+// One frame on the CPU: dst (H, W) = the image rotated, the same arithmetic
 // as the tensor ops below (source coordinates in float, bilinear weights as
 // grid_sample's, zero outside), without their (frames, H, W, 2) grid: those
 // ops were 8% of the cpu preset's step, most of it stacking the grid.
-void rotate_frame(const float* __restrict src, float* __restrict dst, std::int64_t h, std::int64_t w, float c,
-                  float s) {
+// padded: the image inside a zero border, 1 pixel wide at the top and left
+// and 2 at the bottom and right, stride w + 3; source coordinates are clamped
+// to [-1, w] x [-1, h], where every neighbour read is in the border (or has
+// weight 0), so the loop has no branches and vectorises.
+CDAE_X86_64_V3_CLONE void rotate_frame(const float* padded, float* __restrict dst, std::int64_t h, std::int64_t w,
+                                       float c, float s) {
   const float cx = static_cast<float>(w / 2), cy = static_cast<float>(h / 2);
-  auto at = [&](std::int64_t y, std::int64_t x) { return y >= 0 && y < h && x >= 0 && x < w ? src[y * w + x] : 0.f; };
+  const std::int64_t stride = w + 3;
+  const float* origin = padded + stride + 1;  // pixel (0, 0)
   for (std::int64_t y = 0; y < h; ++y) {
     const float oy = static_cast<float>(y) - cy;
     for (std::int64_t x = 0; x < w; ++x) {
       const float ox = static_cast<float>(x) - cx;
-      const float sx = c * ox - s * oy + cx, sy = s * ox + c * oy + cy;
+      const float sx = std::clamp(c * ox - s * oy + cx, -1.f, static_cast<float>(w));
+      const float sy = std::clamp(s * ox + c * oy + cy, -1.f, static_cast<float>(h));
       const float fx = std::floor(sx), fy = std::floor(sy);
-      const auto x0 = static_cast<std::int64_t>(fx), y0 = static_cast<std::int64_t>(fy);
       const float ex = sx - fx, ey = sy - fy;  // weights of the far neighbours
-      dst[y * w + x] = at(y0, x0) * (1 - ex) * (1 - ey) + at(y0, x0 + 1) * ex * (1 - ey) +
-                       at(y0 + 1, x0) * (1 - ex) * ey + at(y0 + 1, x0 + 1) * ex * ey;
+      const float* p = origin + static_cast<std::int32_t>(fy) * stride + static_cast<std::int32_t>(fx);
+      dst[y * w + x] = (p[0] * (1 - ex) + p[1] * ex) * (1 - ey) + (p[stride] * (1 - ex) + p[stride + 1] * ex) * ey;
     }
   }
 }
@@ -73,12 +81,13 @@ torch::Tensor RotationSequenceGenerator::generate(const std::vector<double>& ang
   if (image_.is_cpu()) {
     // Straight into (n, C, seqlen, H, W): frame (k, i) of channel ch.
     auto out = torch::empty({n, channels, seqlen, h, w}, image_.options());
-    const float* src = image_.data_ptr<float>();
+    const auto padded = torch::constant_pad_nd(image_, {1, 2, 1, 2}).contiguous();  // (1, C, H + 3, W + 3)
+    const float* src = padded.data_ptr<float>();
     float* dst = out.data_ptr<float>();
     at::parallel_for(0, n * channels * seqlen, 1, [&](std::int64_t begin, std::int64_t end) {
       for (auto j = begin; j < end; ++j) {
         const auto k = j / (channels * seqlen), ch = (j / seqlen) % channels, f = k * seqlen + j % seqlen;
-        rotate_frame(src + ch * h * w, dst + j * h * w, h, w, cos_sin[2 * f], cos_sin[2 * f + 1]);
+        rotate_frame(src + ch * (h + 3) * (w + 3), dst + j * h * w, h, w, cos_sin[2 * f], cos_sin[2 * f + 1]);
       }
     });
     return out;
