@@ -60,8 +60,13 @@ SpatioTemporalAutoencoderImpl::SpatioTemporalAutoencoderImpl(const Architecture&
   torch::nn::Sequential encoder;
   encoder->push_back(input_norm);
   if ((a.frame_convs == "gemm" || a.frame_convs == "direct") && is_framewise(e[0])) {
-    encoder->push_back(
-        SequenceGemmConv(a.in_channels, e[0], a.channels_last, a.frame_convs == "direct", /*relu=*/true));
+    SequenceGemmConv conv1(a.in_channels, e[0], a.channels_last, a.frame_convs == "direct", /*relu=*/true);
+    // The input norm's weight and bias are applied inside conv1, whose backward
+    // then needs no input gradient (model/sequence_gemm_conv.h).
+    input_norm->affine_in_next_layer = true;
+    conv1->input_scale = input_norm->weight;
+    conv1->input_shift = input_norm->bias;
+    encoder->push_back(conv1);
     encoder->push_back(torch::nn::Identity());
   } else {
     if (a.frame_convs == "im2col" && is_framewise(e[0]))

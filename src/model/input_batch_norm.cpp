@@ -15,6 +15,7 @@ torch::Tensor InputBatchNormImpl::forward(const torch::Tensor& x) {
   const auto channels = x.size(1);
   const auto shape = std::vector<int64_t>{1, channels, 1, 1, 1};
   if (!is_training()) {
+    if (affine_in_next_layer) return (x - running_mean.view(shape)) * torch::rsqrt(running_var + eps).view(shape);
     const auto scale = weight * torch::rsqrt(running_var + eps);
     return (x - running_mean.view(shape)) * scale.view(shape) + bias.view(shape);
   }
@@ -40,6 +41,7 @@ torch::Tensor InputBatchNormImpl::forward(const torch::Tensor& x) {
     running_var.mul_(1 - momentum).add_(unbiased, momentum);
     num_batches_tracked.add_(1);
   }
+  if (affine_in_next_layer) return centred * torch::rsqrt(var + eps).view(shape);
   const auto scale = weight * torch::rsqrt(var + eps);
   return centred * scale.view(shape) + bias.view(shape);
 }

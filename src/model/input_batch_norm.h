@@ -18,6 +18,10 @@ struct InputBatchNormImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);  // x: (N, C, T, H, W)
 
   StatsReducer reducer;  // empty = this process's batch is the whole batch
+  // When set, forward returns the normalised input without weight and bias,
+  // and the next layer applies them (SequenceGemmConvImpl::input_scale): its
+  // backward gives their gradients without an input gradient.
+  bool affine_in_next_layer = false;
   double momentum, eps;
   torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
 };

@@ -47,12 +47,46 @@ torch::Tensor fold_frames(const torch::Tensor& per_frame, std::int64_t h, std::i
 // The layout a gradient arrives in (NCDHW or NDHWC), kept so no layout copy is made.
 torch::Tensor dense_in_own_layout(const torch::Tensor& t) { return t.contiguous(t.suggest_memory_format()); }
 
+// z = scale * x + shift per input channel (the input norm's affine part, see
+// SequenceGemmConvImpl::input_scale), or x where scale is empty (autograd
+// functions take no undefined tensors).
+torch::Tensor with_input_affine(const torch::Tensor& x, const torch::Tensor& scale, const torch::Tensor& shift) {
+  if (scale.numel() == 0) return x;
+  const std::vector<std::int64_t> shape{1, -1, 1, 1, 1};
+  return x * scale.to(x.scalar_type()).view(shape) + shift.to(x.scalar_type()).view(shape);
+}
+
+// The conv of z = scale * x + shift: from the weight gradient taken over x
+// (grad_w_x, the weight's shape) and the bias gradient (sum of the output
+// gradient g per output channel), the gradients of the weight, scale and shift:
+//   dW[o,c,k] = scale[c] dW_x[o,c,k] + shift[c] db[o]   (a window of the constant shift sums g)
+//   dscale[c] = sum_{o,k} W[o,c,k] dW_x[o,c,k]          (= sum_p (W^T g)[c,p] x[c,p])
+//   dshift[c] = sum_o db[o] sum_k W[o,c,k]              (= sum_p (W^T g)[c,p]; no padding)
+// so the input gradient W^T g, a spread or fold over every input pixel, is not needed.
+struct AffineInputGradients {
+  torch::Tensor weight, scale, shift;
+};
+AffineInputGradients through_input_affine(const torch::Tensor& weight, const torch::Tensor& grad_w_x,
+                                          const torch::Tensor& grad_bias, const torch::Tensor& scale,
+                                          const torch::Tensor& shift) {
+  const auto out = weight.size(0), in = weight.size(1);
+  const auto type = grad_w_x.scalar_type();
+  const auto w = weight.to(type).reshape({out, in, -1});
+  const auto gx = grad_w_x.reshape({out, in, -1});
+  const auto gb = grad_bias.to(type).view({out, 1, 1});
+  const auto grad_weight = gx * scale.to(type).view({1, in, 1}) + gb * shift.to(type).view({1, in, 1});
+  return {grad_weight.view(weight.sizes()).to(weight.scalar_type()), (w * gx).sum({0, 2}).to(scale.scalar_type()),
+          (gb * w).sum({0, 2}).to(shift.scalar_type())};
+}
+
 // geometry: {kh, kw, sh, sw, channels_last output}
+// With scale and shift: the conv of scale * input + shift (see through_input_affine).
 struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
-                               const torch::Tensor& bias, std::vector<std::int64_t> geometry) {
-    const auto x = input.to(compute_type(input)).contiguous();
-    ctx->save_for_backward({input, weight});
+                               const torch::Tensor& bias, const torch::Tensor& scale, const torch::Tensor& shift,
+                               std::vector<std::int64_t> geometry) {
+    const auto x = with_input_affine(input, scale, shift).to(compute_type(input)).contiguous();
+    ctx->save_for_backward({input, weight, scale, shift});
     ctx->saved_data["geometry"] = geometry;
     const auto kh = geometry[0], kw = geometry[1], sh = geometry[2], sw = geometry[3];
     const auto n = x.size(0), t = x.size(2), ho = (x.size(3) - kh) / sh + 1, wo = (x.size(4) - kw) / sw + 1;
@@ -69,16 +103,19 @@ struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto &input = saved[0], &weight = saved[1];
+    const auto &input = saved[0], &weight = saved[1], &scale = saved[2], &shift = saved[3];
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const auto kh = g[0], kw = g[1], sh = g[2], sw = g[3];
+    const bool affine = scale.numel() > 0;
     // Under autocast the gradient may be bf16 while the saved tensors are float32:
     // compute in the gradient's type, return each in its input's type.
     const auto grad = dense_in_own_layout(grads[0]);
+    // With the affine, the weight gradient is taken over the input itself (through_input_affine).
     const auto x = input.to(grad.scalar_type()).contiguous();
     const auto w = weight.reshape({weight.size(0), -1}).to(grad.scalar_type());  // (out, C*kh*kw)
     const auto n = x.size(0), t = x.size(2), h = x.size(3), wd = x.size(4);
-    const bool want_input = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
+    const bool want_input = ctx->needs_input_grad(0);
+    const bool want_weight = ctx->needs_input_grad(1) || (affine && ctx->needs_input_grad(3));
     torch::Tensor grad_input = want_input ? torch::empty_like(x) : torch::Tensor();
     auto grad_w = torch::zeros_like(w);
     for (std::int64_t i = 0; i < n; ++i) {
@@ -87,11 +124,19 @@ struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
       if (want_input)
         grad_input[i].copy_(fold_frames(gemm_per_frame(w.t(), g_i.view({w.size(0), t, -1})), h, wd, kh, kw, sh, sw));
     }
-    torch::Tensor grad_weight, grad_bias;
-    if (want_input) grad_input = grad_input.to(input.scalar_type());
-    if (want_weight) grad_weight = grad_w.view(weight.sizes()).to(weight.scalar_type());
-    if (ctx->needs_input_grad(2)) grad_bias = grad.sum({0, 2, 3, 4}).to(weight.scalar_type());
-    return {grad_input, grad_weight, grad_bias, torch::Tensor()};
+    torch::Tensor grad_weight, grad_bias, grad_scale, grad_shift;
+    if (want_input) grad_input = with_input_affine(grad_input, scale, torch::zeros_like(scale)).to(input.scalar_type());
+    const auto sums = grad.sum({0, 2, 3, 4});
+    if (ctx->needs_input_grad(2) || affine) grad_bias = sums.to(weight.scalar_type());
+    if (affine) {
+      auto through = through_input_affine(weight, grad_w.view(weight.sizes()), sums, scale, shift);
+      grad_weight = through.weight;
+      grad_scale = through.scale;
+      grad_shift = through.shift;
+    } else if (want_weight) {
+      grad_weight = grad_w.view(weight.sizes()).to(weight.scalar_type());
+    }
+    return {grad_input, grad_weight, grad_bias, grad_scale, grad_shift, torch::Tensor()};
   }
 };
 
@@ -153,35 +198,40 @@ torch::Tensor features_for_kernels(const torch::Tensor& f, torch::ScalarType ima
 // and with relu the ReLU after it (its backward in the pass that sums the bias
 // gradient, model/bias_relu.h).
 // geometry: {kh, kw, sh, sw, channels_last output}
+// With scale and shift: the conv of scale * input + shift (see through_input_affine).
 struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
-                               const torch::Tensor& bias, std::vector<std::int64_t> geometry, bool relu) {
+                               const torch::Tensor& bias, const torch::Tensor& scale, const torch::Tensor& shift,
+                               std::vector<std::int64_t> geometry, bool relu) {
     ctx->saved_data["geometry"] = geometry;
     const FrameWindow window{geometry[0], geometry[1], geometry[2], geometry[3]};
     const auto layout = geometry[4] ? torch::MemoryFormat::ChannelsLast3d : torch::MemoryFormat::Contiguous;
-    const auto x = in_kernel_type(input);
+    const auto x = in_kernel_type(with_input_affine(input, scale, shift));
     const auto out_type = compute_type(input);
     auto out = window_products(x, weight.reshape({weight.size(0), -1}), bias, window, layout,
                                feature_type_for(out_type, x.scalar_type()))
                    .to(out_type);
     if (relu) out.clamp_min_(0);
     // With the ReLU, its output gives the mask of the backward pass.
-    ctx->save_for_backward(relu ? tensor_list{input, weight, out} : tensor_list{input, weight});
+    ctx->save_for_backward(relu ? tensor_list{input, weight, scale, shift, out}
+                                : tensor_list{input, weight, scale, shift});
     return out;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const auto &input = saved[0], &weight = saved[1];
+    const auto &input = saved[0], &weight = saved[1], &scale = saved[2], &shift = saved[3];
     const auto g = ctx->saved_data["geometry"].toIntVector();
     const FrameWindow window{g[0], g[1], g[2], g[3]};
+    const bool affine = scale.numel() > 0;
+    // With the affine, the weight gradient is taken over the input itself (through_input_affine).
     const auto x = in_kernel_type(input);
-    torch::Tensor grad_output = grads[0], grad_input, grad_weight, grad_bias;
-    if (saved.size() == 3) {  // through the ReLU
-      auto through_relu = relu_gradient_with_channel_sums(grads[0], saved[2], weight.scalar_type());
+    torch::Tensor grad_output = grads[0], grad_input, grad_weight, grad_bias, grad_scale, grad_shift;
+    if (saved.size() == 5) {  // through the ReLU
+      auto through_relu = relu_gradient_with_channel_sums(grads[0], saved[4], weight.scalar_type());
       grad_output = through_relu.grad;
       grad_bias = through_relu.channel_sums;
-    } else if (ctx->needs_input_grad(2)) {
+    } else if (ctx->needs_input_grad(2) || affine) {
       grad_bias = grad_output.sum({0, 2, 3, 4}).to(weight.scalar_type());
     }
     const auto grad = features_for_kernels(grad_output, x.scalar_type());  // in either layout
@@ -189,11 +239,17 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     if (ctx->needs_input_grad(0)) {
       grad_input = torch::zeros(x.sizes(), x.options().memory_format(torch::MemoryFormat::Contiguous));
       spread_features(grad, w, window, grad_input);
-      grad_input = grad_input.to(input.scalar_type());
+      grad_input = with_input_affine(grad_input, scale, torch::zeros_like(scale)).to(input.scalar_type());
     }
-    if (ctx->needs_input_grad(1))
+    if (affine) {
+      auto through = through_input_affine(weight, window_weight_gradient(x, grad, window), grad_bias, scale, shift);
+      grad_weight = through.weight;
+      grad_scale = through.scale;
+      grad_shift = through.shift;
+    } else if (ctx->needs_input_grad(1)) {
       grad_weight = window_weight_gradient(x, grad, window).view(weight.sizes()).to(weight.scalar_type());
-    return {grad_input, grad_weight, grad_bias, torch::Tensor(), torch::Tensor()};
+    }
+    return {grad_input, grad_weight, grad_bias, grad_scale, grad_shift, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -248,9 +304,11 @@ SequenceGemmConvImpl::SequenceGemmConvImpl(int in_channels, const ConvSpec& s, b
 torch::Tensor SequenceGemmConvImpl::forward(const torch::Tensor& x) {
   const std::vector<std::int64_t> geometry{spec.kernel[1], spec.kernel[2], spec.stride[1], spec.stride[2],
                                            channels_last ? 1 : 0};
+  const auto none = torch::empty({0}, weight.options());
+  const auto scale = input_scale.defined() ? input_scale : none, shift = input_shift.defined() ? input_shift : none;
   if (direct && x.size(1) == 1 && x.is_cpu() && x.is_floating_point())
-    return ConvByFrameKernels::apply(x, weight, bias, geometry, relu);
-  auto out = ConvBySequenceGemm::apply(x, weight, bias, geometry);
+    return ConvByFrameKernels::apply(x, weight, bias, scale, shift, geometry, relu);
+  auto out = ConvBySequenceGemm::apply(x, weight, bias, scale, shift, geometry);
   return relu ? torch::relu_(out) : out;  // in place: the GEMM node keeps its input, not its output
 }
 

@@ -32,6 +32,12 @@ struct SequenceGemmConvImpl : torch::nn::Module {
   bool direct;         // one input channel, on the CPU: by the frame kernels (model/frame_kernels.h)
   bool relu;           // max(y, 0) applied to the output, inside the layer (model/bias_relu.h)
   torch::Tensor weight, bias;  // (out, in, 1, kh, kw), (out): the Conv3d's
+  // Where defined (in), the layer computes the conv of input_scale * x +
+  // input_shift per input channel: the input norm's weight and bias, which it
+  // holds, not owns (InputBatchNormImpl::affine_in_next_layer). Its backward
+  // then gives their gradients from its weight gradient, with no input gradient:
+  // a spread or fold over every input pixel, 5% of the cpu preset's step.
+  torch::Tensor input_scale, input_shift;
 };
 TORCH_MODULE(SequenceGemmConv);
 

@@ -7,6 +7,7 @@
 #include "model/autoencoder.h"
 #include "model/conv_transpose.h"
 #include "model/frame_conv.h"
+#include "model/input_batch_norm.h"
 #include "model/sequence_gemm_conv.h"
 
 using namespace cdae::model;
@@ -125,6 +126,71 @@ TEST(SequenceGemmConv, WithTheReluInsideMatchesConv3dThenRelu) {
         torch::nn::Conv3d plain(torch::nn::Conv3dOptions(1, 16, {1, 5, 5}).stride({1, 2, 2}));
         expect_same_layer(fast, plain, torch::randn({3, 1, 4, 17, 15}, dtype), /*relu=*/true);
       }
+}
+
+TEST(SequenceGemmConv, WithTheInputAffineInsideMatchesConv3dOfTheAffine) {
+  // input_scale/input_shift: the layer computes conv3d(scale * x + shift) and
+  // gives the gradients of scale and shift from its weight gradient, not from
+  // an input gradient; random values, so that neither term vanishes.
+  for (const bool direct : {false, true})
+    for (const bool channels_last : {false, true})
+      for (const int in : {1, 2}) {
+        if (direct && in != 1) continue;  // the frame kernels take one image channel
+        SCOPED_TRACE(std::string(direct ? "direct" : "gemm") + (channels_last ? " cl " : " ncdhw ") +
+                     std::to_string(in));
+        torch::manual_seed(17);
+        SequenceGemmConv fast(in, ConvSpec{8, {1, 5, 5}, {1, 2, 2}}, channels_last, direct, /*relu=*/true);
+        torch::manual_seed(17);
+        torch::nn::Conv3d plain(torch::nn::Conv3dOptions(in, 8, {1, 5, 5}).stride({1, 2, 2}));
+        fast->to(torch::kFloat64);
+        plain->to(torch::kFloat64);
+        const auto scale0 = torch::rand({in}, torch::kFloat64) + 0.5, shift0 = torch::randn({in}, torch::kFloat64);
+        auto scale1 = scale0.clone().requires_grad_(true), shift1 = shift0.clone().requires_grad_(true);
+        auto scale2 = scale0.clone().requires_grad_(true), shift2 = shift0.clone().requires_grad_(true);
+        fast->input_scale = scale1;
+        fast->input_shift = shift1;
+        const auto x = torch::randn({3, in, 4, 17, 15}, torch::kFloat64);
+        const auto y1 = fast->forward(x);
+        const auto y2 = torch::relu(plain->forward(x * scale2.view({1, -1, 1, 1, 1}) + shift2.view({1, -1, 1, 1, 1})));
+        EXPECT_TRUE(torch::allclose(y1, y2, 1e-10, 1e-10));
+        const auto upstream = torch::randn_like(y2);
+        (y1 * upstream).sum().backward();
+        (y2 * upstream).sum().backward();
+        EXPECT_TRUE(torch::allclose(fast->weight.grad(), plain->weight.grad(), 1e-9, 1e-9));
+        EXPECT_TRUE(torch::allclose(fast->bias.grad(), plain->bias.grad(), 1e-9, 1e-9));
+        EXPECT_TRUE(torch::allclose(scale1.grad(), scale2.grad(), 1e-9, 1e-9)) << scale1.grad() << scale2.grad();
+        EXPECT_TRUE(torch::allclose(shift1.grad(), shift2.grad(), 1e-9, 1e-9)) << shift1.grad() << shift2.grad();
+        // and the input gradient, where one is asked for
+        auto x1 = x.clone().requires_grad_(true), x2 = x.clone().requires_grad_(true);
+        (fast->forward(x1) * upstream).sum().backward();
+        (torch::relu(plain->forward(x2 * scale0.view({1, -1, 1, 1, 1}) + shift0.view({1, -1, 1, 1, 1}))) * upstream)
+            .sum()
+            .backward();
+        EXPECT_TRUE(torch::allclose(x1.grad(), x2.grad(), 1e-10, 1e-10));
+      }
+}
+
+TEST(InputBatchNorm, WithTheAffineInTheNextLayerGivesTheNormalisedInput) {
+  // Training (batch statistics, running statistics updated alike) and eval.
+  for (const bool training : {true, false}) {
+    InputBatchNorm full(2), bare(2);
+    bare->affine_in_next_layer = true;
+    for (auto* bn : {&full, &bare}) {
+      (*bn)->to(torch::kFloat64);
+      torch::NoGradGuard no_grad;
+      (*bn)->weight.copy_(torch::tensor({1.5, -0.7}, torch::kFloat64));
+      (*bn)->bias.copy_(torch::tensor({0.3, 2.0}, torch::kFloat64));
+      (*bn)->running_mean.copy_(torch::tensor({0.1, -0.2}, torch::kFloat64));
+      (*bn)->running_var.copy_(torch::tensor({2.0, 0.5}, torch::kFloat64));
+      (*bn)->train(training);
+    }
+    const auto x = torch::randn({3, 2, 4, 5, 5}, torch::kFloat64) * 3 + 1;
+    const auto y = full->forward(x), xhat = bare->forward(x);
+    const auto affine = xhat * full->weight.view({1, -1, 1, 1, 1}) + full->bias.view({1, -1, 1, 1, 1});
+    EXPECT_TRUE(torch::allclose(affine, y, 1e-12, 1e-12)) << (training ? "training" : "eval");
+    EXPECT_TRUE(torch::equal(full->running_mean, bare->running_mean));
+    EXPECT_TRUE(torch::equal(full->running_var, bare->running_var));
+  }
 }
 
 TEST(SequenceGemmConv, TransposedMatchesConvTranspose3dForwardAndBackward) {
