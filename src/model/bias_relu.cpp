@@ -14,7 +14,6 @@ namespace cdae::model {
 
 namespace {
 
-
 // bf16 values are handled as their bits, so that the loops below are plain
 // integer and float operations, which GCC vectorises.
 using Bf16Bits = std::uint16_t;

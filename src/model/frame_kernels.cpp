@@ -1,7 +1,5 @@
 #include "model/frame_kernels.h"
 
-#include "model/target_clones.h"
-
 #include <c10/util/BFloat16.h>
 #include <ATen/Parallel.h>
 
@@ -10,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "model/target_clones.h"
 
 namespace cdae::model {
 

@@ -56,6 +56,12 @@ torch::Tensor with_input_affine(const torch::Tensor& x, const torch::Tensor& sca
   return x * scale.to(x.scalar_type()).view(shape) + shift.to(x.scalar_type()).view(shape);
 }
 
+// The gradient with respect to x from the one with respect to z = scale * x + shift.
+torch::Tensor through_input_scale(const torch::Tensor& grad_z, const torch::Tensor& scale) {
+  if (scale.numel() == 0) return grad_z;
+  return grad_z * scale.to(grad_z.scalar_type()).view({1, -1, 1, 1, 1});
+}
+
 // The conv of z = scale * x + shift: from the weight gradient taken over x
 // (grad_w_x, the weight's shape) and the bias gradient (sum of the output
 // gradient g per output channel), the gradients of the weight, scale and shift:
@@ -63,12 +69,14 @@ torch::Tensor with_input_affine(const torch::Tensor& x, const torch::Tensor& sca
 //   dscale[c] = sum_{o,k} W[o,c,k] dW_x[o,c,k]          (= sum_p (W^T g)[c,p] x[c,p])
 //   dshift[c] = sum_o db[o] sum_k W[o,c,k]              (= sum_p (W^T g)[c,p]; no padding)
 // so the input gradient W^T g, a spread or fold over every input pixel, is not needed.
+// Without the affine (scale empty): dW = dW_x, and no scale or shift gradient.
 struct AffineInputGradients {
   torch::Tensor weight, scale, shift;
 };
 AffineInputGradients through_input_affine(const torch::Tensor& weight, const torch::Tensor& grad_w_x,
                                           const torch::Tensor& grad_bias, const torch::Tensor& scale,
                                           const torch::Tensor& shift) {
+  if (scale.numel() == 0) return {grad_w_x.view(weight.sizes()).to(weight.scalar_type()), {}, {}};
   const auto out = weight.size(0), in = weight.size(1);
   const auto type = grad_w_x.scalar_type();
   const auto w = weight.to(type).reshape({out, in, -1});
@@ -115,7 +123,7 @@ struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
     const auto w = weight.reshape({weight.size(0), -1}).to(grad.scalar_type());  // (out, C*kh*kw)
     const auto n = x.size(0), t = x.size(2), h = x.size(3), wd = x.size(4);
     const bool want_input = ctx->needs_input_grad(0);
-    const bool want_weight = ctx->needs_input_grad(1) || (affine && ctx->needs_input_grad(3));
+    const bool want_weight = ctx->needs_input_grad(1) || affine;  // with the affine, all three come from it
     torch::Tensor grad_input = want_input ? torch::empty_like(x) : torch::Tensor();
     auto grad_w = torch::zeros_like(w);
     for (std::int64_t i = 0; i < n; ++i) {
@@ -124,19 +132,12 @@ struct ConvBySequenceGemm : torch::autograd::Function<ConvBySequenceGemm> {
       if (want_input)
         grad_input[i].copy_(fold_frames(gemm_per_frame(w.t(), g_i.view({w.size(0), t, -1})), h, wd, kh, kw, sh, sw));
     }
-    torch::Tensor grad_weight, grad_bias, grad_scale, grad_shift;
-    if (want_input) grad_input = with_input_affine(grad_input, scale, torch::zeros_like(scale)).to(input.scalar_type());
-    const auto sums = grad.sum({0, 2, 3, 4});
-    if (ctx->needs_input_grad(2) || affine) grad_bias = sums.to(weight.scalar_type());
-    if (affine) {
-      auto through = through_input_affine(weight, grad_w.view(weight.sizes()), sums, scale, shift);
-      grad_weight = through.weight;
-      grad_scale = through.scale;
-      grad_shift = through.shift;
-    } else if (want_weight) {
-      grad_weight = grad_w.view(weight.sizes()).to(weight.scalar_type());
-    }
-    return {grad_input, grad_weight, grad_bias, grad_scale, grad_shift, torch::Tensor()};
+    if (want_input) grad_input = through_input_scale(grad_input, scale).to(input.scalar_type());
+    torch::Tensor grad_bias;
+    if (ctx->needs_input_grad(2) || affine) grad_bias = grad.sum({0, 2, 3, 4}).to(weight.scalar_type());
+    AffineInputGradients grads_w;
+    if (want_weight) grads_w = through_input_affine(weight, grad_w, grad_bias, scale, shift);
+    return {grad_input, grads_w.weight, grad_bias, grads_w.scale, grads_w.shift, torch::Tensor()};
   }
 };
 
@@ -226,7 +227,7 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     const bool affine = scale.numel() > 0;
     // With the affine, the weight gradient is taken over the input itself (through_input_affine).
     const auto x = in_kernel_type(input);
-    torch::Tensor grad_output = grads[0], grad_input, grad_weight, grad_bias, grad_scale, grad_shift;
+    torch::Tensor grad_output = grads[0], grad_input, grad_bias;
     if (saved.size() == 5) {  // through the ReLU
       auto through_relu = relu_gradient_with_channel_sums(grads[0], saved[4], weight.scalar_type());
       grad_output = through_relu.grad;
@@ -239,17 +240,12 @@ struct ConvByFrameKernels : torch::autograd::Function<ConvByFrameKernels> {
     if (ctx->needs_input_grad(0)) {
       grad_input = torch::zeros(x.sizes(), x.options().memory_format(torch::MemoryFormat::Contiguous));
       spread_features(grad, w, window, grad_input);
-      grad_input = with_input_affine(grad_input, scale, torch::zeros_like(scale)).to(input.scalar_type());
+      grad_input = through_input_scale(grad_input, scale).to(input.scalar_type());
     }
-    if (affine) {
-      auto through = through_input_affine(weight, window_weight_gradient(x, grad, window), grad_bias, scale, shift);
-      grad_weight = through.weight;
-      grad_scale = through.scale;
-      grad_shift = through.shift;
-    } else if (ctx->needs_input_grad(1)) {
-      grad_weight = window_weight_gradient(x, grad, window).view(weight.sizes()).to(weight.scalar_type());
-    }
-    return {grad_input, grad_weight, grad_bias, grad_scale, grad_shift, torch::Tensor(), torch::Tensor()};
+    AffineInputGradients grads_w;
+    if (ctx->needs_input_grad(1) || affine)
+      grads_w = through_input_affine(weight, window_weight_gradient(x, grad, window), grad_bias, scale, shift);
+    return {grad_input, grads_w.weight, grad_bias, grads_w.scale, grads_w.shift, torch::Tensor(), torch::Tensor()};
   }
 };
 
