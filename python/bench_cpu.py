@@ -239,6 +239,9 @@ def table(args, quick):
     default_warmup = {"SMOKE": 3, "CPU": 2, "SEED": 0}
 
     dry = env("DRY_RUN", "0") == "1"
+    rounds = int(env("ROUNDS", "1"))
+    if rounds < 1:
+        sys.exit("bench_cpu: ROUNDS=%d: at least 1 round" % rounds)
     gemm = gemm_peak(py, quick, out) if env("GEMM", "1") != "0" and not dry else {}
     fp32_peak = gemm.get("fp32_1t", {}).get("best_gflops") or 90.0
     # Planning figures only (for the ETA and the timeouts): ~28% of the GEMM peak per core, as
@@ -278,7 +281,9 @@ def table(args, quick):
                 slow = 1.0 if prec == "fp32" else (0.7 if cpu["bf16_hw"] else 7.0)
                 epoch_s = c.gflop / (rate_core * eff) * slow + 0.1
                 sides = [("cdae", "cdae")] + [("pytorch", v) for v in pt]
-                for side, variant in sides:
+                # Rounds interleave the sides (cdae, eager, compile, cdae, ...) so that a slow spell of
+                # the machine falls on both sides' rounds rather than on one side's only run.
+                for side, variant, rnd in [(s, v, r) for r in range(1, rounds + 1) for s, v in sides]:
                     if threads > 1 and variant == "compile" and env("ALL_1X2", "0") != "1":
                         continue
                     compile_s = 40.0 if variant == "compile" else 0.0
@@ -287,24 +292,25 @@ def table(args, quick):
                     est = start_s + compile_s + (w + epochs) * epoch_s
                     plan.append({"config": c, "side": side, "variant": variant, "precision": prec,
                                  "ranks": ranks, "threads": threads, "epochs": epochs, "warmup": warmup,
-                                 "est_s": est})
+                                 "round": rnd, "est_s": est})
     print("== %s, %d cores%s%s; torch GEMM %s; git %s" % (
         cpu["model"], cpu["cores"], ", AVX-512" if cpu["avx512f"] else (", AVX2" if cpu["avx2"] else ""),
         ", bf16 instructions" if cpu["bf16_hw"] else ", no bf16 instructions",
         gemm.get("cpu_capability", "?"), git_version()))
     for n in notes:
         print("note: " + n)
-    print("== %d runs planned, about %s in all (planning estimate: %.0f GFLOP/s per core)" % (
-        len(plan), fmt_s(sum(p["est_s"] for p in plan)), rate_core), flush=True)
+    print("== %d runs planned%s, about %s in all (planning estimate: %.0f GFLOP/s per core)" % (
+        len(plan), " (%d rounds)" % rounds if rounds > 1 else "", fmt_s(sum(p["est_s"] for p in plan)),
+        rate_core), flush=True)
 
     if dry:
         for p in plan:
-            print("   %-10s %-8s %-8s %-5s %dx%d  %d+%d epochs  est %s" % (
+            print("   %-10s %-8s %-8s %-5s %dx%d  %d+%d epochs  round %d  est %s" % (
                 p["config"].name, p["side"], p["variant"], p["precision"], p["ranks"], p["threads"], p["warmup"],
-                p["epochs"], fmt_s(p["est_s"])))
+                p["epochs"], p["round"], fmt_s(p["est_s"])))
         return 0
     runner = Runner(out, plan)
-    rows = []
+    runs = []
     for i, p in enumerate(plan):
         c = p["config"]
         layout = "%dx%d" % (p["ranks"], p["threads"])
@@ -318,6 +324,7 @@ def table(args, quick):
             if p["ranks"] > 1:
                 cmd = ["mpirun", "--oversubscribe", "--bind-to", "none", "-np", str(p["ranks"])] + cmd
             label = "%s cdae %s %s" % (c.name, p["precision"], layout)
+            label += ", round %d" % p["round"] if rounds > 1 else ""
         else:
             v = "compile-" + p["precision"] if p["variant"] == "compile" else p["precision"]
             if p["variant"] == "eager_thp":  # LibTorch's own switch, which cdae sets for itself
@@ -328,12 +335,14 @@ def table(args, quick):
             if p["ranks"] > 1:
                 cmd += ["--procs", str(p["ranks"])]
             label = "%s PyTorch %s %s %s" % (c.name, p["variant"], p["precision"], layout)
+            label += ", round %d" % p["round"] if rounds > 1 else ""
         timeout = int(env("RUN_TIMEOUT", str(int(600 + 4 * p["est_s"]))))
-        log_name = "%02d_%s_%s_%s_%s_%s.log" % (i + 1, c.name, p["side"], p["variant"], p["precision"], layout)
+        log_name = "%02d_%s_%s_%s_%s_%s%s.log" % (i + 1, c.name, p["side"], p["variant"], p["precision"], layout,
+                                                  "_round%d" % p["round"] if rounds > 1 else "")
         status, j, took = runner.run(i, label, cmd, threads_env, p["est_s"], timeout, log_name)
         row = {"config": c.name, "side": p["side"], "variant": p["variant"], "precision": p["precision"],
                "ranks": p["ranks"], "threads": p["threads"], "epochs": p["epochs"], "warmup": p["warmup"],
-               "gflop_per_epoch": c.gflop, "wall_s": took, "status": status}
+               "round": p["round"], "gflop_per_epoch": c.gflop, "wall_s": took, "status": status}
         if status == "ok" and p["side"] == "cdae":
             row.update(ms_median=j["ms_per_epoch_median"], ms_min=j["ms_per_epoch_min"],
                        ms_max=j["ms_per_epoch_max"], gflop_per_epoch=1e3 * j["tflop_per_epoch"],
@@ -360,13 +369,71 @@ def table(args, quick):
                 flush=True)
         else:
             print("   -> " + row["status"], flush=True)
-        rows.append(row)
-        write_table(out, rows, gemm, cpu, notes)  # after every run: a partial table survives an interruption
-    md = write_table(out, rows, gemm, cpu, notes)
+        runs.append(row)
+        write_table(out, runs, gemm, cpu, notes)  # after every run: a partial table survives an interruption
+    md = write_table(out, runs, gemm, cpu, notes)
     print("\n" + md)
     print("table: %s/bench_cpu.tsv, %s/bench_cpu.md, %s/bench_cpu.json; logs in %s/logs (%s in all)"
           % (out, out, out, out, fmt_s(time.time() - runner.t_start)))
     return 0
+
+
+ROW_KEY = ("config", "side", "variant", "precision", "ranks", "threads")
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
+
+
+def combine_rounds(runs):
+    """One row per (config, side, variant, precision, layout) from its rounds' runs, in first-run order.
+    A single round is its run. Several: ms_median is the median of the rounds' medians (min and max over
+    all their epochs), round_medians_ms lists them; compile_s and hours_20000 follow the median, memory the
+    largest; the row is "ok" only if every round was (else the first other status, with the count)."""
+    groups = {}
+    for r in runs:
+        groups.setdefault(tuple(r[k] for k in ROW_KEY), []).append(r)
+    rows = []
+    for group in groups.values():
+        if len(group) == 1:
+            rows.append(dict(group[0], rounds=1))
+            continue
+        ok = [r for r in group if "ms_median" in r]
+        row = {k: group[0][k] for k in ROW_KEY + ("epochs", "warmup", "gflop_per_epoch")}
+        row.update(rounds=len(group), wall_s=sum(r["wall_s"] for r in group))
+        bad = [r["status"] for r in group if "ms_median" not in r]
+        row["status"] = "ok" if not bad else "%s (%d of %d rounds)" % (bad[0], len(bad), len(group))
+        if ok:
+            meds = [r["ms_median"] for r in ok]
+            row.update(ms_median=median(meds), ms_min=min(r["ms_min"] for r in ok),
+                       ms_max=max(r["ms_max"] for r in ok), round_medians_ms=meds,
+                       gflop_per_epoch=ok[0]["gflop_per_epoch"])
+            row["hours_20000"] = row["ms_median"] * 20000 / 3.6e6
+            for k in ("compile_s", "ms_iqr"):
+                vals = [r[k] for r in ok if r.get(k) is not None]
+                if vals:
+                    row[k] = median(vals)
+            mem = [r["peak_memory_mb"] for r in ok if r.get("peak_memory_mb") is not None]
+            if mem:
+                row["peak_memory_mb"] = max(mem)
+        rows.append(row)
+    return rows
+
+
+def round_ratios(runs, row):
+    """A cdae row's speed against the fastest plain PyTorch variant of each round (the same comparison
+    one round makes), for the rounds where both were measured."""
+    out = []
+    same = lambda r: all(r[k] == row[k] for k in ("config", "precision", "ranks", "threads"))
+    for rnd in sorted({r["round"] for r in runs if same(r)}):
+        here = [r for r in runs if same(r) and r["round"] == rnd and "ms_median" in r]
+        ours = [r for r in here if r["side"] == "cdae"]
+        theirs = [r for r in here if r["side"] == "pytorch" and r["variant"] != "eager_thp"]
+        if ours and theirs:
+            out.append(min(r["ms_median"] for r in theirs) / ours[0]["ms_median"])
+    return out
 
 
 def add_ratios(rows):
@@ -389,7 +456,8 @@ def add_ratios(rows):
 
 TSV_COLUMNS = ["config", "side", "variant", "precision", "ranks", "threads", "epochs", "warmup", "ms_median",
                "ms_min", "ms_max", "ms_iqr", "compile_s", "gflop_per_epoch", "gflops", "pct_of_gemm_peak",
-               "fastest_pytorch", "vs_fastest_pytorch", "vs_pytorch_thp", "hours_20000", "peak_memory_mb", "wall_s", "status"]
+               "fastest_pytorch", "vs_fastest_pytorch", "vs_pytorch_thp", "hours_20000", "peak_memory_mb", "wall_s",
+               "rounds", "round_medians_ms", "round_ratios", "status"]
 
 
 def cell(v, digits=1):
@@ -397,18 +465,31 @@ def cell(v, digits=1):
         return ""
     if isinstance(v, float):
         return "%.*f" % (digits, v)
+    if isinstance(v, list):
+        return " ".join(cell(x, digits) for x in v)
     return str(v)
 
 
-def write_table(out, rows, gemm, cpu, notes):
+def write_table(out, runs, gemm, cpu, notes):
+    """The table of the runs so far: bench_cpu.tsv (a row per config, side, precision and layout, rounds
+    combined), bench_cpu.json (those rows and every run) and bench_cpu.md; returns the Markdown."""
+    rows = combine_rounds(runs)
     add_ratios(rows)
+    for r in rows:
+        if "ms_median" in r:
+            r["gflops"] = r["gflop_per_epoch"] / (r["ms_median"] * 1e-3)
+            peak = peak_for(gemm, r["precision"], r["ranks"] * r["threads"])
+            r["pct_of_gemm_peak"] = 100.0 * r["gflops"] / peak if peak else None
+        if r["side"] == "cdae" and r["rounds"] > 1:
+            r["round_ratios"] = round_ratios(runs, r)
     with open(os.path.join(out, "bench_cpu.tsv"), "w") as f:
         f.write("\t".join(TSV_COLUMNS) + "\n")
         for r in rows:
-            f.write("\t".join(cell(r.get(k), 4 if k == "gflop_per_epoch" else 2 if k.startswith("vs_") else 1)
-                              for k in TSV_COLUMNS) + "\n")
+            f.write("\t".join(cell(r.get(k), 4 if k == "gflop_per_epoch" else 2 if "ratio" in k or k.startswith("vs_")
+                                   else 1) for k in TSV_COLUMNS) + "\n")
     with open(os.path.join(out, "bench_cpu.json"), "w") as f:
-        json.dump({"cpu": cpu, "gemm": gemm, "notes": notes, "git": git_version(), "rows": rows}, f, indent=1)
+        json.dump({"cpu": cpu, "gemm": gemm, "notes": notes, "git": git_version(), "rows": rows, "runs": runs}, f,
+                  indent=1)
     lines = []
     g32 = gemm.get("fp32_1t", {}).get("best_gflops")
     g16 = gemm.get("bf16_1t", {}).get("best_gflops")
@@ -435,11 +516,22 @@ def write_table(out, rows, gemm, cpu, notes):
             ratio = "%.2fx" % r["vs_fastest_pytorch"]
             if r["side"] == "cdae":
                 ratio = "**%s** (vs %s)" % (ratio, r["fastest_pytorch"])
+                if r.get("round_ratios"):
+                    ratio += "; by round " + ", ".join("%.2fx" % x for x in r["round_ratios"])
                 if "vs_pytorch_thp" in r:
                     ratio += "; %.2fx vs eager with THP" % r["vs_pytorch_thp"]
-        lines.append("| %s | %s | %s | %s | %.1f (%.1f-%.1f) | %s | %s | %s | %.1f | %s |" % (
-            cfg, name, r["precision"], layout, r["ms_median"], r["ms_min"], r["ms_max"], cell(r.get("ms_iqr")),
+        ms = "%.1f (%.1f-%.1f)" % (r["ms_median"], r["ms_min"], r["ms_max"])
+        if r["rounds"] > 1:
+            ms += "; rounds " + " / ".join("%.1f" % x for x in r["round_medians_ms"])
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s |" % (
+            cfg, name, r["precision"], layout, ms, cell(r.get("ms_iqr")),
             cell(r.get("compile_s"), 0), ratio, r["gflops"], cell(r.get("pct_of_gemm_peak"))))
+    most = max((r["rounds"] for r in rows), default=1)
+    if most > 1:
+        lines.append("")
+        lines.append("%d rounds, the sides interleaved in each: a row's median is the median of its rounds' medians "
+                     "(listed after it), min and max are over all its epochs; the ratio is taken from those medians, "
+                     "and \"by round\" gives each round's own ratio against that round's fastest PyTorch." % most)
     proj = [r for r in rows if r.get("hours_20000") and r["config"] == "seed" and r["ranks"] > 1]
     if proj:
         lines.append("")

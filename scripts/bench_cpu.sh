@@ -27,6 +27,10 @@
 #   PT_VARIANTS[_KEY]  PyTorch variants, "eager compile" (default); add "eager_thp"
 #                      for eager with THP_MEM_ALLOC_ENABLE=1 (LibTorch's huge pages,
 #                      which cdae turns on for itself), reported apart
+#   ROUNDS             times each group of runs (one config, precision and layout:
+#                      cdae, then the PyTorch variants) is repeated, interleaved;
+#                      the table gives the median of the rounds' medians and each
+#                      round's own ratio (default 1; 3 on a noisy machine)
 #   RUN_TIMEOUT        seconds per run (default 600 + 4 x the planning estimate)
 #   GEMM=0             skip the GEMM peak; GEMM_N, GEMM_REPS, GEMM_MAX_S
 #   FORCE_MEMORY=1     run the seed config even if MemAvailable is below its

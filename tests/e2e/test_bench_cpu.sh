@@ -45,6 +45,48 @@ assert j["gemm"]["fp32_1t"]["best_gflops"] > 0 and len(j["rows"]) == 10, j["gemm
 print("table rows:", len(rows))
 PY
 
+check "bench_cpu.sh --quick, ROUNDS=2 at 1 x 1 fp32" env ROUNDS=2 LAYOUTS=1x1 PRECISIONS=fp32 GEMM=0 \
+  bash "$SRC/scripts/bench_cpu.sh" --quick "$T/rounds"
+check "rounds: a row per side, the median of its rounds' medians, each round's ratio; combine_rounds on made-up runs" \
+  "$PY" - "$T/rounds" "$SRC/python" <<'PY'
+import csv, json, statistics, sys
+out = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+import bench_cpu as B
+rows = list(csv.DictReader(open(f"{out}/bench_cpu.tsv"), delimiter="\t"))
+assert [(r["side"], r["rounds"]) for r in rows] == [("cdae", "2"), ("pytorch", "2")], rows
+j = json.load(open(f"{out}/bench_cpu.json"))
+assert [(r["side"], r["round"]) for r in j["runs"]] == [("cdae", 1), ("pytorch", 1), ("cdae", 2), ("pytorch", 2)], j["runs"]
+for r in j["rows"]:
+    meds = [x["ms_median"] for x in j["runs"] if x["side"] == r["side"]]
+    assert r["round_medians_ms"] == meds and abs(r["ms_median"] - statistics.median(meds)) < 1e-9, r
+cdae = j["rows"][0]
+want = [pt["ms_median"] / c["ms_median"] for c, pt in zip(j["runs"][0::2], j["runs"][1::2])]
+assert len(cdae["round_ratios"]) == 2 and all(abs(a - b) < 1e-9 for a, b in zip(cdae["round_ratios"], want)), cdae
+assert abs(cdae["vs_fastest_pytorch"] - j["rows"][1]["ms_median"] / cdae["ms_median"]) < 1e-9, cdae
+assert "by round" in open(f"{out}/bench_cpu.md").read()
+
+def run(side, variant, rnd, ms, status="ok"):
+    r = dict(config="c", side=side, variant=variant, precision="fp32", ranks=2, threads=1, epochs=5, warmup=1,
+             round=rnd, gflop_per_epoch=1.0, wall_s=1.0, status=status)
+    if status == "ok":
+        r.update(ms_median=ms, ms_min=ms - 1, ms_max=ms + 1)
+    return r
+runs = [run("cdae", "cdae", 1, 100), run("pytorch", "eager", 1, 300), run("pytorch", "compile", 1, 250),
+        run("cdae", "cdae", 2, 140), run("pytorch", "eager", 2, 280), run("pytorch", "compile", 2, 290),
+        run("cdae", "cdae", 3, 110), run("pytorch", "eager", 3, 0, "timeout after 9 s"),
+        run("pytorch", "compile", 3, 230)]
+rows = B.combine_rounds(runs)
+B.add_ratios(rows)
+assert [(r["variant"], r["ms_median"]) for r in rows] == [("cdae", 110), ("eager", 290), ("compile", 250)], rows
+assert rows[0]["ms_min"] == 99 and rows[0]["ms_max"] == 141 and rows[0]["status"] == "ok", rows[0]
+assert rows[1]["status"] == "timeout after 9 s (1 of 3 rounds)" and rows[1]["round_medians_ms"] == [300, 280], rows[1]
+assert rows[0]["fastest_pytorch"] == "compile" and abs(rows[0]["vs_fastest_pytorch"] - 250 / 110) < 1e-12, rows[0]
+assert [round(x, 9) for x in B.round_ratios(runs, rows[0])] == [2.5, 2.0, round(230 / 110, 9)]
+assert len(B.combine_rounds(runs[:3])) == 3 and B.combine_rounds(runs[:1])[0]["rounds"] == 1
+print("rounds:", cdae["round_medians_ms"], cdae["round_ratios"])
+PY
+
 check "bench_scaling.sh --quick" bash "$SRC/scripts/bench_scaling.sh" --quick "$T/scaling"
 check "the scaling table: batch 16 and 32, frames 37 and 53" "$PY" - "$T/scaling" <<'PY'
 import csv, sys
