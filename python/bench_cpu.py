@@ -239,9 +239,10 @@ def table(args, quick):
     default_warmup = {"SMOKE": 3, "CPU": 2, "SEED": 0}
 
     dry = env("DRY_RUN", "0") == "1"
-    rounds = int(env("ROUNDS", "1"))
-    if rounds < 1:
-        sys.exit("bench_cpu: ROUNDS=%d: at least 1 round" % rounds)
+    rounds = env("ROUNDS", "1")
+    if not rounds.isdigit() or int(rounds) < 1:
+        sys.exit("bench_cpu: ROUNDS=%s: expected a whole number of rounds, at least 1" % rounds)
+    rounds = int(rounds)
     gemm = gemm_peak(py, quick, out) if env("GEMM", "1") != "0" and not dry else {}
     fp32_peak = gemm.get("fp32_1t", {}).get("best_gflops") or 90.0
     # Planning figures only (for the ETA and the timeouts): ~28% of the GEMM peak per core, as
@@ -523,6 +524,8 @@ def write_table(out, runs, gemm, cpu, notes):
         ms = "%.1f (%.1f-%.1f)" % (r["ms_median"], r["ms_min"], r["ms_max"])
         if r["rounds"] > 1:
             ms += "; rounds " + " / ".join("%.1f" % x for x in r["round_medians_ms"])
+        if r["status"] != "ok":  # some rounds failed: the figures are the others'
+            ms += "; " + r["status"].replace("|", "\\|")
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %.1f | %s |" % (
             cfg, name, r["precision"], layout, ms, cell(r.get("ms_iqr")),
             cell(r.get("compile_s"), 0), ratio, r["gflops"], cell(r.get("pct_of_gemm_peak"))))
