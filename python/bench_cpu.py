@@ -25,6 +25,7 @@ import os
 import re
 import shlex
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -361,9 +362,7 @@ def table(args, quick):
                            ms_stdev=r["stdev_ms"], compile_s=r.get("compile_s"), warmup_s=r.get("warmup_s"),
                            hours_20000=r["median_ms"] * 20000 / 3.6e6)
         if "ms_median" in row:
-            row["gflops"] = row["gflop_per_epoch"] / (row["ms_median"] * 1e-3)
-            peak = peak_for(gemm, row["precision"], row["ranks"] * row["threads"])
-            row["pct_of_gemm_peak"] = 100.0 * row["gflops"] / peak if peak else None
+            row["gflops"] = row["gflop_per_epoch"] / (row["ms_median"] * 1e-3)  # write_table adds the peak's share
             print("   -> %.1f ms/epoch (min %.1f, max %.1f), %.1f GFLOP/s%s; %s" % (
                 row["ms_median"], row["ms_min"], row["ms_max"], row["gflops"],
                 ", compile %.0f s" % row["compile_s"] if row.get("compile_s") is not None else "", fmt_s(took)),
@@ -380,12 +379,6 @@ def table(args, quick):
 
 
 ROW_KEY = ("config", "side", "variant", "precision", "ranks", "threads")
-
-
-def median(xs):
-    xs = sorted(xs)
-    n = len(xs)
-    return xs[n // 2] if n % 2 else 0.5 * (xs[n // 2 - 1] + xs[n // 2])
 
 
 def combine_rounds(runs):
@@ -408,14 +401,14 @@ def combine_rounds(runs):
         row["status"] = "ok" if not bad else "%s (%d of %d rounds)" % (bad[0], len(bad), len(group))
         if ok:
             meds = [r["ms_median"] for r in ok]
-            row.update(ms_median=median(meds), ms_min=min(r["ms_min"] for r in ok),
+            row.update(ms_median=statistics.median(meds), ms_min=min(r["ms_min"] for r in ok),
                        ms_max=max(r["ms_max"] for r in ok), round_medians_ms=meds,
                        gflop_per_epoch=ok[0]["gflop_per_epoch"])
             row["hours_20000"] = row["ms_median"] * 20000 / 3.6e6
             for k in ("compile_s", "ms_iqr"):
                 vals = [r[k] for r in ok if r.get(k) is not None]
                 if vals:
-                    row[k] = median(vals)
+                    row[k] = statistics.median(vals)
             mem = [r["peak_memory_mb"] for r in ok if r.get("peak_memory_mb") is not None]
             if mem:
                 row["peak_memory_mb"] = max(mem)
